@@ -1,0 +1,8 @@
+"""Every endpoint of /api/v1/, gathered from the apps that own them."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("accounts.api_urls")),
+    path("", include("contracts.api_urls")),
+]

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+admin.site.site_header = "Milestone disputes — staff"
+admin.site.site_title = "Milestone disputes staff"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="contracts:history", permanent=False)),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("config.api_urls")),
+    path("", include("contracts.urls")),
+]
+
+# Unknown URLs under /api/ answer in the API's one error shape; the rest get the 404 page.
+handler404 = "core.api.not_found"

@@ -1,0 +1,145 @@
+from django.contrib import admin
+from django.db.models import Q, Sum
+from django.utils.html import format_html
+
+from .models import (
+    Account,
+    Contract,
+    Entry,
+    LedgerTransaction,
+    Milestone,
+    Submission,
+    SubmissionFile,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Money and state change only through the services (and the ledger only through
+    contracts.ledger), so staff read these rows here and act through the actions offered."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class MilestoneInline(ReadOnlyInline):
+    model = Milestone
+    fields = ["title", "amount", "status", "escrow_balance", "due_date", "funded_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("escrow_account")
+
+    @admin.display(description="In escrow")
+    def escrow_balance(self, obj):
+        return obj.escrow_account.balance
+
+
+@admin.register(Contract)
+class ContractAdmin(ReadOnlyAdmin):
+    list_display = ["id", "title", "client", "freelancer", "currency", "status", "created_at"]
+    list_filter = ["status", "currency"]
+    search_fields = ["title", "client__username", "freelancer__username"]
+    list_select_related = ["client", "freelancer"]
+    inlines = [MilestoneInline]
+    date_hierarchy = "created_at"
+
+
+class SubmissionInline(ReadOnlyInline):
+    model = Submission
+    fields = ["submitted_at", "submitted_by", "message"]
+    readonly_fields = fields
+
+
+class LedgerTransactionInline(ReadOnlyInline):
+    model = LedgerTransaction
+    fields = ["created_at", "kind", "memo", "created_by"]
+    readonly_fields = fields
+
+
+@admin.register(Milestone)
+class MilestoneAdmin(ReadOnlyAdmin):
+    list_display = ["id", "title", "contract", "amount", "escrow_balance", "status", "due_date"]
+    list_filter = ["status"]
+    search_fields = ["title", "contract__title"]
+    list_select_related = ["contract", "escrow_account"]
+    inlines = [SubmissionInline, LedgerTransactionInline]
+
+    @admin.display(description="In escrow")
+    def escrow_balance(self, obj):
+        return f"{obj.escrow_account.balance} {obj.escrow_account.currency}"
+
+
+class SubmissionFileInline(ReadOnlyInline):
+    model = SubmissionFile
+    fields = ["name", "content_type", "size", "sha256", "download"]
+    readonly_fields = fields
+
+    @admin.display(description="Download")
+    def download(self, obj):
+        return format_html('<a href="{}">Download</a>', obj.get_absolute_url())
+
+
+@admin.register(Submission)
+class SubmissionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "milestone", "submitted_by", "submitted_at"]
+    list_select_related = ["milestone", "submitted_by"]
+    inlines = [SubmissionFileInline]
+
+
+class EntryInline(ReadOnlyInline):
+    model = Entry
+    fields = ["account", "amount"]
+    readonly_fields = fields
+    show_change_link = False
+
+
+@admin.register(LedgerTransaction)
+class LedgerTransactionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id", "created_at", "kind", "currency", "total_moved", "milestone", "created_by"
+    ]
+    list_filter = ["kind", "currency"]
+    list_select_related = ["milestone", "created_by"]
+    inlines = [EntryInline]
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            _moved=Sum("entries__amount", filter=Q(entries__amount__gt=0))
+        )
+
+    @admin.display(description="Amount moved")
+    def total_moved(self, obj):
+        return obj._moved
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "owner", "currency", "balance", "created_at"]
+    list_filter = ["kind", "currency"]
+    search_fields = ["owner__username"]
+    list_select_related = ["owner"]
+
+
+@admin.register(Entry)
+class EntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "transaction", "account", "amount"]
+    list_select_related = ["transaction", "account__owner"]

@@ -1,0 +1,100 @@
+"""Exact amounts: parsing, validation and splitting.
+
+Amounts are ``Decimal`` with exactly the currency's minor units (ISO 4217), never floats. Every
+amount that enters a service goes through :func:`parse_amount`, so "10.001 USD", "-5", "0",
+"1e3" and "NaN" are refused in one place with a clear message.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+from django.conf import settings
+
+from core.errors import InvalidInput
+
+MAX_AMOUNT = Decimal("1000000000")  # far above any milestone; keeps every sum inside the column
+
+
+def currency_places(currency: str) -> int:
+    try:
+        return settings.CURRENCIES[currency]
+    except KeyError:
+        raise InvalidInput(
+            f"{currency!r} is not a supported currency.",
+            code="invalid_currency",
+            fields={"currency": [f"Choose one of {', '.join(sorted(settings.CURRENCIES))}."]},
+        ) from None
+
+
+def quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-currency_places(currency))
+
+
+def parse_amount(
+    value: object, *, currency: str, field: str = "amount", allow_zero: bool = False
+) -> Decimal:
+    """Return ``value`` as an exact Decimal of ``currency``, or raise InvalidInput.
+
+    Accepts a Decimal, an int or a decimal string. Refuses floats (they are not exact), non-finite
+    values, exponents, more decimal places than the currency has, zero (unless ``allow_zero``),
+    negatives and absurdly large amounts.
+    """
+
+    def invalid(message: str) -> InvalidInput:
+        return InvalidInput(message, code="invalid_amount", fields={field: [message]})
+
+    places = currency_places(currency)
+    if isinstance(value, bool) or isinstance(value, float):
+        raise invalid("Send the amount as a decimal string, for example \"250.00\".")
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text or any(c not in "0123456789.-+" for c in text):
+            raise invalid("Enter an amount such as 250.00.")
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise invalid("Enter an amount such as 250.00.") from None
+    else:
+        raise invalid("Enter an amount such as 250.00.")
+
+    if not amount.is_finite():
+        raise invalid("Enter an amount such as 250.00.")
+    if amount < 0:
+        raise invalid("The amount cannot be negative.")
+    if amount == 0 and not allow_zero:
+        raise invalid("The amount must be greater than zero.")
+    if amount != amount.quantize(quantum(currency), rounding=ROUND_DOWN):
+        unit = "no decimal places" if places == 0 else f"at most {places} decimal places"
+        raise invalid(f"{currency} amounts have {unit}.")
+    if amount >= MAX_AMOUNT:
+        raise invalid("The amount is too large.")
+    return amount.quantize(quantum(currency))
+
+
+def format_amount(amount: Decimal, currency: str) -> str:
+    """Return ``amount`` as a string with exactly the currency's places: "250.00"."""
+    return str(amount.quantize(quantum(currency)))
+
+
+def allocate(total: Decimal, weights: list[int], *, currency: str) -> list[Decimal]:
+    """Split ``total`` by ``weights`` exactly: the shares always add up to ``total``.
+
+    Each share is rounded down to the currency's unit and the leftover units go, one each, to the
+    earliest shares, so the split is deterministic and loses nothing.
+    """
+    if not weights or any(w < 0 for w in weights) or sum(weights) == 0:
+        raise ValueError("weights must be non-negative and not all zero")
+    unit = quantum(currency)
+    weight_sum = sum(weights)
+    shares = [
+        (total * w / weight_sum).quantize(unit, rounding=ROUND_DOWN) for w in weights
+    ]
+    leftover = int((total - sum(shares)) / unit)
+    for index in range(leftover):
+        shares[index % len(shares)] += unit
+    return shares

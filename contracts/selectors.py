@@ -1,0 +1,96 @@
+from django.db.models import Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.models import User
+
+from .models import Account, Contract, Milestone, Submission, SubmissionFile
+
+
+def _party(user: User) -> Q:
+    return Q(client=user) | Q(freelancer=user)
+
+
+def milestones_with_money() -> QuerySet[Milestone]:
+    return Milestone.objects.select_related("escrow_account").order_by("pk")
+
+
+def contracts_for_user(*, user: User) -> QuerySet[Contract]:
+    """Return the contracts ``user`` is a party to, newest first, with milestones and escrow."""
+    return (
+        Contract.objects.filter(_party(user))
+        .select_related("client", "freelancer")
+        .prefetch_related(Prefetch("milestones", queryset=milestones_with_money()))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def contract_get_for_user(*, user: User, pk: int) -> Contract:
+    """Return the contract, or raise Http404 when ``user`` is not a party to it."""
+    return get_object_or_404(contracts_for_user(user=user), pk=pk)
+
+
+def contract_detail_for_user(*, user: User, pk: int) -> Contract:
+    """Return the contract with each milestone's submissions and their files."""
+    submissions = Submission.objects.select_related("submitted_by").prefetch_related("files")
+    return get_object_or_404(
+        contracts_for_user(user=user).prefetch_related(
+            Prefetch(
+                "milestones__submissions",
+                queryset=submissions.order_by("submitted_at", "pk"),
+            )
+        ),
+        pk=pk,
+    )
+
+
+def milestone_get_for_user(*, user: User, pk: int) -> Milestone:
+    """Return the milestone, or raise Http404 when ``user`` is not a party to its contract."""
+    return get_object_or_404(
+        Milestone.objects.select_related(
+            "escrow_account", "contract__client", "contract__freelancer"
+        ).filter(Q(contract__client=user) | Q(contract__freelancer=user)),
+        pk=pk,
+    )
+
+
+def accounts_for_user(*, user: User) -> QuerySet[Account]:
+    """Return the user's own ledger accounts (funding source, earnings, refunds)."""
+    return Account.objects.filter(owner=user).order_by("currency", "kind", "pk")
+
+
+def submission_file_get_for_user(*, user: User, pk: int) -> SubmissionFile:
+    """Return the file, or raise Http404 unless ``user`` is a party to its contract or staff."""
+    files = SubmissionFile.objects.all()
+    if not user.is_staff:
+        files = files.filter(
+            Q(submission__milestone__contract__client=user)
+            | Q(submission__milestone__contract__freelancer=user)
+        )
+    return get_object_or_404(files, pk=pk)
+
+
+def _submissions_with_files() -> QuerySet[Submission]:
+    return (
+        Submission.objects.select_related("submitted_by")
+        .prefetch_related("files")
+        .order_by("submitted_at", "pk")
+    )
+
+
+def contracts_with_work_for_user(*, user: User) -> QuerySet[Contract]:
+    """Return ``contracts_for_user`` with each milestone's submissions and their files."""
+    return contracts_for_user(user=user).prefetch_related(
+        Prefetch("milestones__submissions", queryset=_submissions_with_files())
+    )
+
+
+def milestone_detail_for_user(*, user: User, pk: int) -> Milestone:
+    """Return the milestone with its submissions and files, or raise Http404 for a non-party."""
+    return get_object_or_404(
+        Milestone.objects.select_related(
+            "escrow_account", "contract__client", "contract__freelancer"
+        )
+        .filter(Q(contract__client=user) | Q(contract__freelancer=user))
+        .prefetch_related(Prefetch("submissions", queryset=_submissions_with_files())),
+        pk=pk,
+    )

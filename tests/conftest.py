@@ -1,0 +1,50 @@
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from .factories import ContractFactory, UserFactory
+
+
+def pytest_collection_modifyitems(config, items):
+    """Report PostgreSQL-only tests as skipped, with the reason, on any other database."""
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(
+        reason="needs PostgreSQL (set DATABASE_URL=postgres://...): "
+        f"row locks and triggers do not exist on {connection.vendor}"
+    )
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_private(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture
+def now():
+    return timezone.now()
+
+
+@pytest.fixture
+def client_user(db):
+    return UserFactory(username="carol-client")
+
+
+@pytest.fixture
+def freelancer(db):
+    return UserFactory(username="frank-freelancer")
+
+
+@pytest.fixture
+def stranger(db):
+    return UserFactory(username="sam-stranger")
+
+
+@pytest.fixture
+def contract(client_user, freelancer):
+    return ContractFactory(client=client_user, freelancer=freelancer)

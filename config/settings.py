@@ -30,7 +30,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-DJANGO_ENV = os.environ.get("DJANGO_ENV", "local")
+DJANGO_ENV = os.environ.get("DJANGO_ENV") or "local"
 PRODUCTION = DJANGO_ENV == "production"
 
 _DEV_SECRET_KEY = "django-insecure-local-development-key-not-for-production-use"
@@ -100,7 +100,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
     )
 }
@@ -173,7 +173,7 @@ CURRENCIES = {
 
 # --- Celery --------------------------------------------------------------------------------
 # Default: an embedded file-system broker, so a worker with beat runs with no server at all.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
         "data_folder_in": str(VAR_DIR / "celery" / "queue"),

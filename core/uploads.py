@@ -24,6 +24,16 @@ _SIGNATURES = [
     (b"PK\x05\x06", "application/zip", ".zip"),  # an empty archive
 ]
 ALLOWED_TYPES_TEXT = "PDF, PNG, JPEG, plain text or ZIP"
+# Plain text may hold tabs, line and page breaks, but no other control characters.
+_CONTROL_BYTES = [bytes([b]) for b in [*range(0, 9), 11, *range(14, 32), 127]]
+
+
+def human_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g} MB"
+    if size >= 1024:
+        return f"{size / 1024:g} KB"
+    return f"{size} bytes"
 
 
 @dataclass(frozen=True)
@@ -63,7 +73,7 @@ def _sniff(head: bytes, upload: UploadedFile) -> tuple[str, str] | None:
             return content_type, extension
     upload.seek(0)
     data = upload.read()
-    if b"\x00" in data:
+    if any(byte in data for byte in _CONTROL_BYTES):
         return None
     try:
         data.decode("utf-8")
@@ -79,7 +89,7 @@ def check_upload(upload: UploadedFile, *, field: str = "file") -> CheckedUpload:
         raise _invalid(field, "The file is empty.")
     limit = settings.UPLOAD_MAX_BYTES
     if upload.size > limit:
-        raise _invalid(field, f"Each file may be at most {limit // (1024 * 1024)} MB.")
+        raise _invalid(field, f"Each file may be at most {human_size(limit)}.")
     upload.seek(0)
     head = upload.read(16)
     kind = _sniff(head, upload)

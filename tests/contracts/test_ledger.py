@@ -209,3 +209,56 @@ class TestCheckLedger:
         err = capsys.readouterr().err
         assert "FAIL no account but a funding source is below zero" in err
         assert f"Account #{milestone.escrow_account_id} Milestone escrow (USD) has a negative" in err
+
+
+class TestPostMany:
+    def test_writes_a_batch_and_moves_a_shared_account_by_the_sum_of_its_legs(self, contract, now):
+        first = make_milestone(contract, amount="100.00", funded=True)
+        second = make_milestone(contract, amount="40.00", funded=True)
+        refunds = ledger.account_get_or_create(
+            kind=Account.Kind.REFUNDS, currency="USD", owner=contract.client, now=now
+        )
+        before = LedgerTransaction.objects.count()
+
+        written = ledger.post_many(
+            movements=[
+                ledger.Movement(
+                    kind=LedgerTransaction.Kind.REFUND,
+                    currency="USD",
+                    legs=[
+                        ledger.Leg(milestone.escrow_account, -milestone.amount),
+                        ledger.Leg(refunds, milestone.amount),
+                    ],
+                    milestone=milestone,
+                )
+                for milestone in (first, second)
+            ],
+            now=now,
+        )
+
+        refunds.refresh_from_db()
+        assert [t.milestone_id for t in written] == [first.pk, second.pk]
+        assert LedgerTransaction.objects.count() == before + 2
+        assert refunds.balance == Decimal("140.00")
+        assert Account.objects.get(pk=first.escrow_account_id).balance == 0
+        call_command("check_ledger")
+
+    def test_writes_nothing_of_the_batch_when_one_movement_overdraws(self, contract, now):
+        milestone = make_milestone(contract, amount="100.00", funded=True)
+        refunds = ledger.account_get_or_create(
+            kind=Account.Kind.REFUNDS, currency="USD", owner=contract.client, now=now
+        )
+        legs = [ledger.Leg(milestone.escrow_account, Decimal("-60.00")), ledger.Leg(refunds, Decimal("60.00"))]
+        before = LedgerTransaction.objects.count()
+
+        with pytest.raises(ledger.InsufficientFunds), transaction.atomic():
+            ledger.post_many(
+                movements=[
+                    ledger.Movement(kind=LedgerTransaction.Kind.REFUND, currency="USD", legs=legs),
+                    ledger.Movement(kind=LedgerTransaction.Kind.REFUND, currency="USD", legs=legs),
+                ],
+                now=now,
+            )
+
+        assert LedgerTransaction.objects.count() == before
+        assert Account.objects.get(pk=milestone.escrow_account_id).balance == Decimal("100.00")

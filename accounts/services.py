@@ -1,6 +1,13 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
 from core.errors import NotAllowed
 
-from .models import User
+from .models import Notification, User
 
 
 class AccountSuspended(NotAllowed):
@@ -12,3 +19,57 @@ def user_ensure_can_act(*, user: User) -> None:
     """Raise AccountSuspended when ``user`` may only read."""
     if user.suspended_at is not None:
         raise AccountSuspended()
+
+
+@dataclass(frozen=True)
+class Message:
+    """A notification to create: who gets it, what it says, and where it links to."""
+
+    user_id: int
+    kind: str
+    title: str
+    body: str = ""
+    url: str = ""
+
+
+def notifications_send(*, messages: list[Message], now: datetime) -> list[Notification]:
+    """Put ``messages`` in their users' inboxes; e-mail them once the transaction commits.
+
+    Call inside the transaction that made the change the messages tell of: if it rolls back,
+    nobody is told anything.
+    """
+    if not messages:
+        return []
+    created = Notification.objects.bulk_create(
+        Notification(
+            user_id=m.user_id,
+            kind=m.kind,
+            title=m.title[:200],
+            body=m.body,
+            url=m.url,
+            created_at=now,
+        )
+        for m in messages
+    )
+    ids = [n.pk for n in created]
+
+    def enqueue() -> None:
+        from .tasks import deliver_notification_emails
+
+        deliver_notification_emails.delay(notification_ids=ids)
+
+    transaction.on_commit(enqueue)
+    return created
+
+
+@transaction.atomic
+def notification_mark_read(*, notification: Notification, user: User, now: datetime) -> None:
+    """Mark one of the user's own notifications as read (again is harmless)."""
+    Notification.objects.filter(pk=notification.pk, user=user, read_at__isnull=True).update(
+        read_at=now
+    )
+
+
+@transaction.atomic
+def notifications_mark_all_read(*, user: User, now: datetime) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=now)

@@ -30,6 +30,15 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_duration(name: str, default: str) -> timedelta:
+    """Read a duration such as "7d", "36h", "90m" or "45s" from the environment."""
+    value = (os.environ.get(name) or default).strip().lower()
+    units = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+    if len(value) < 2 or value[-1] not in units:
+        raise ImproperlyConfigured(f"{name}={value!r}: use a number and d, h, m or s, e.g. 7d.")
+    return timedelta(**{units[value[-1]]: float(value[:-1])})
+
+
 DJANGO_ENV = os.environ.get("DJANGO_ENV") or "local"
 PRODUCTION = DJANGO_ENV == "production"
 
@@ -159,6 +168,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "disputes@localhost")
+# Where links in e-mails point.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Currencies a contract may use, with their ISO 4217 minor units (decimal places).
 CURRENCIES = {
@@ -170,6 +181,19 @@ CURRENCIES = {
     "CHF": 2,
     "JPY": 0,
 }
+
+# --- Deadlines (each a duration; stored on its row as an absolute UTC *_due_at) ------------
+# The freelancer's time to accept a refund request or file a dispute.
+REFUND_REQUEST_RESPONSE_PERIOD = env_duration("REFUND_REQUEST_RESPONSE_PERIOD", "7d")
+# The client's time to accept or decline a filed dispute.
+DISPUTE_CLIENT_RESPONSE_PERIOD = env_duration("DISPUTE_CLIENT_RESPONSE_PERIOD", "5d")
+# Submitted work is released automatically after this unless the client acts.
+AUTO_RELEASE_PERIOD = env_duration("AUTO_RELEASE_PERIOD", "14d")
+# The agents' service level for proposing a resolution after a decline (shown, not enforced).
+MEDIATION_SERVICE_LEVEL = env_duration("MEDIATION_SERVICE_LEVEL", "2d")
+# How often the deadline sweep runs, and how many rows each of its transactions handles.
+DEADLINE_SWEEP_INTERVAL = env_duration("DEADLINE_SWEEP_INTERVAL", "60s")
+DEADLINE_SWEEP_BATCH_SIZE = int(os.environ.get("DEADLINE_SWEEP_BATCH_SIZE", "500"))
 
 # --- Celery --------------------------------------------------------------------------------
 # Default: an embedded file-system broker, so a worker with beat runs with no server at all.
@@ -188,7 +212,14 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "enforce-deadlines": {
+        "task": "core.tasks.enforce_deadlines",
+        "schedule": DEADLINE_SWEEP_INTERVAL.total_seconds(),
+        # A run that waited longer than one interval is replaced by the next one.
+        "options": {"expires": DEADLINE_SWEEP_INTERVAL.total_seconds()},
+    },
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- REST API ------------------------------------------------------------------------------

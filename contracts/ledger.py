@@ -56,6 +56,30 @@ def account_get_or_create(*, kind: str, currency: str, owner=None, now: datetime
         return Account.objects.get(**lookup)
 
 
+def accounts_get_or_create(
+    *, kind: str, currency: str, owner_ids: set[int], now: datetime
+) -> dict[int, Account]:
+    """Return each owner's account of this kind and currency, creating the missing ones at once."""
+    found = {
+        a.owner_id: a
+        for a in Account.objects.filter(kind=kind, currency=currency, owner_id__in=owner_ids)
+    }
+    missing = owner_ids - found.keys()
+    if missing:
+        Account.objects.bulk_create(
+            [
+                Account(kind=kind, currency=currency, owner_id=owner_id, created_at=now)
+                for owner_id in missing
+            ],
+            ignore_conflicts=True,
+        )
+        found.update(
+            (a.owner_id, a)
+            for a in Account.objects.filter(kind=kind, currency=currency, owner_id__in=missing)
+        )
+    return found
+
+
 def escrow_account_create(*, currency: str, now: datetime) -> Account:
     return Account.objects.create(kind=Account.Kind.ESCROW, currency=currency, created_at=now)
 

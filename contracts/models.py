@@ -213,15 +213,23 @@ class Milestone(models.Model):
         FUNDED = "FUNDED", "Funded"
         SUBMITTED = "SUBMITTED", "Work submitted"
         RELEASED = "RELEASED", "Released"
+        HELD = "HELD", "Held for a refund request"
+        REFUNDED = "REFUNDED", "Refunded"
+        SETTLED = "SETTLED", "Split between the parties"
+        CANCELLED = "CANCELLED", "Cancelled"
 
     TRANSITIONS = {
-        Status.PENDING: frozenset({Status.FUNDED}),
-        Status.FUNDED: frozenset({Status.SUBMITTED, Status.RELEASED}),
-        Status.SUBMITTED: frozenset({Status.RELEASED}),
+        Status.PENDING: frozenset({Status.FUNDED, Status.CANCELLED}),
+        Status.FUNDED: frozenset({Status.SUBMITTED, Status.RELEASED, Status.HELD}),
+        Status.SUBMITTED: frozenset({Status.RELEASED, Status.HELD}),
+        Status.HELD: frozenset({Status.RELEASED, Status.REFUNDED, Status.SETTLED}),
         Status.RELEASED: frozenset(),
+        Status.REFUNDED: frozenset(),
+        Status.SETTLED: frozenset(),
+        Status.CANCELLED: frozenset(),
     }
     # States in which the milestone's escrow must be empty.
-    CLOSED = frozenset({Status.RELEASED})
+    CLOSED = frozenset({Status.RELEASED, Status.REFUNDED, Status.SETTLED, Status.CANCELLED})
 
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="milestones")
     title = models.CharField(max_length=200)
@@ -236,18 +244,29 @@ class Milestone(models.Model):
     funded_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # Submitted work is released to the freelancer at this time unless the client acts first.
+    auto_release_due_at = models.DateTimeField(null=True, blank=True)
+    auto_release_reminded_48h_at = models.DateTimeField(null=True, blank=True)
+    auto_release_reminded_24h_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="milestone_amount_positive"),
         ]
-        indexes = [models.Index(fields=["contract", "id"], name="milestone_contract_idx")]
+        indexes = [
+            models.Index(fields=["contract", "id"], name="milestone_contract_idx"),
+            models.Index(
+                fields=["status", "auto_release_due_at"], name="milestone_auto_release_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Milestone #{self.pk}: {self.title}"
 
     def get_absolute_url(self) -> str:
-        return reverse("contracts:detail", kwargs={"pk": self.contract_id}) + f"#milestone-{self.pk}"
+        url = reverse("contracts:detail", kwargs={"pk": self.contract_id})
+        return f"{url}#milestone-{self.pk}"
 
     @property
     def escrow_balance(self):

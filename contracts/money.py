@@ -45,7 +45,7 @@ def parse_amount(
         return InvalidInput(message, code="invalid_amount", fields={field: [message]})
 
     places = currency_places(currency)
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise invalid("Send the amount as a decimal string, for example \"250.00\".")
     if isinstance(value, Decimal):
         amount = value

@@ -7,20 +7,24 @@ named error (changing nothing) when the action is not allowed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 
 from accounts.models import User
-from accounts.services import user_ensure_can_act
+from accounts.services import Message, notifications_send, user_ensure_can_act
+from core import deadlines
 from core.errors import Conflict, InvalidInput, NotAllowed
 from core.transitions import ensure_transition
 from core.uploads import check_uploads
 
 from . import ledger
 from .models import Account, Contract, LedgerTransaction, Milestone, Submission, SubmissionFile
-from .money import currency_places, parse_amount
+from .money import currency_places, format_amount, parse_amount
 
 MilestoneStatus = Milestone.Status
 
@@ -60,19 +64,11 @@ def _ensure_freelancer(*, contract: Contract, actor: User) -> None:
 
 
 def lock_milestone(*, milestone_id: int) -> Milestone:
-    """Lock one milestone row (and only it) for the rest of the transaction.
-
-    The escrow account is read after the lock is held, never joined into the locking query:
-    PostgreSQL re-reads only the locked row when a waiter wakes, so a joined balance would be
-    the one from before the other transaction committed.
-    """
-    milestone = (
-        Milestone.objects.select_for_update(of=("self",))
-        .select_related("contract")
-        .get(pk=milestone_id)
-    )
-    milestone.escrow_account = Account.objects.get(pk=milestone.escrow_account_id)
-    return milestone
+    """Lock one milestone row (see :func:`lock_milestones`)."""
+    try:
+        return lock_milestones(milestone_ids=[milestone_id])[milestone_id]
+    except KeyError:
+        raise Milestone.DoesNotExist(f"Milestone #{milestone_id} does not exist.") from None
 
 
 def _ensure_milestone_transition(milestone: Milestone, target: str) -> None:
@@ -170,6 +166,21 @@ def milestone_fund(
     milestone.status = MilestoneStatus.FUNDED
     milestone.funded_at = now
     milestone.save(update_fields=["status", "funded_at"])
+    notifications_send(
+        messages=[
+            Message(
+                user_id=contract.freelancer_id,
+                kind="milestone_funded",
+                title=f"“{milestone.title}” is funded",
+                body=(
+                    f"{format_amount(milestone.amount, contract.currency)} {contract.currency} "
+                    f"is held in escrow for “{milestone.title}” on “{contract.title}”."
+                ),
+                url=contract.get_absolute_url(),
+            )
+        ],
+        now=now,
+    )
     return movement
 
 
@@ -197,37 +208,95 @@ def milestone_submit(
         stored.file.save(upload.storage_name("submissions"), upload.file, save=False)
         # A rollback after this point leaves an orphaned file, never a row without its file.
         stored.save()
+    due_at = now + settings.AUTO_RELEASE_PERIOD
     milestone.status = MilestoneStatus.SUBMITTED
     milestone.submitted_at = now
-    milestone.save(update_fields=["status", "submitted_at"])
+    milestone.auto_release_due_at = due_at
+    covered = deadlines.reminder_fields_already_covered(
+        due_at=due_at, now=now, prefix="auto_release"
+    )
+    for field, value in covered.items():
+        setattr(milestone, field, value)
+    milestone.save(update_fields=["status", "submitted_at", "auto_release_due_at", *covered])
+    contract = milestone.contract
+    notifications_send(
+        messages=[
+            Message(
+                user_id=contract.client_id,
+                kind="work_submitted",
+                title=f"Work submitted for “{milestone.title}”",
+                body=(
+                    f"{contract.freelancer} submitted work on “{contract.title}”. Release the "
+                    f"payment or end the contract; otherwise the escrow is released to the "
+                    f"freelancer automatically on {due_at:%Y-%m-%d %H:%M} UTC."
+                ),
+                url=contract.get_absolute_url(),
+            )
+        ],
+        now=now,
+    )
     return submission
 
 
-def _release(
-    *, milestone: Milestone, amount: Decimal, now: datetime, actor: User | None
-) -> LedgerTransaction:
-    """Release ``amount`` of a locked milestone's escrow to its freelancer."""
-    contract = milestone.contract
-    earnings = ledger.account_get_or_create(
-        kind=Account.Kind.EARNINGS, currency=contract.currency, owner=contract.freelancer, now=now
-    )
-    movement = ledger.post(
-        kind=LedgerTransaction.Kind.RELEASE,
-        currency=contract.currency,
-        legs=[
-            ledger.Leg(milestone.escrow_account, -amount),
-            ledger.Leg(earnings, amount),
+def _release_many(
+    *, releases: list[tuple[Milestone, Decimal]], now: datetime, actor: User | None
+) -> list[LedgerTransaction]:
+    """Release each ``(milestone, amount)`` of locked milestones to their freelancers.
+
+    A milestone whose escrow is empty afterwards becomes RELEASED; the freelancer is told.
+    """
+    if not releases:
+        return []
+    earnings: dict[tuple[str, int], Account] = {}
+    for currency in {m.contract.currency for m, _ in releases}:
+        owners = {m.contract.freelancer_id for m, _ in releases if m.contract.currency == currency}
+        found = ledger.accounts_get_or_create(
+            kind=Account.Kind.EARNINGS, currency=currency, owner_ids=owners, now=now
+        )
+        earnings.update({(currency, owner): account for owner, account in found.items()})
+    movements = ledger.post_many(
+        movements=[
+            ledger.Movement(
+                kind=LedgerTransaction.Kind.RELEASE,
+                currency=m.contract.currency,
+                legs=[
+                    ledger.Leg(m.escrow_account, -amount),
+                    ledger.Leg(earnings[(m.contract.currency, m.contract.freelancer_id)], amount),
+                ],
+                memo=f"Release from milestone #{m.pk}",
+                milestone=m,
+                created_by=actor,
+            )
+            for m, amount in releases
         ],
-        memo=f"Release from milestone #{milestone.pk}",
-        milestone=milestone,
-        created_by=actor,
         now=now,
     )
-    if milestone.escrow_account.balance == 0:
-        milestone.status = MilestoneStatus.RELEASED
-        milestone.released_at = now
-        milestone.save(update_fields=["status", "released_at"])
-    return movement
+    emptied = [m for m, _ in releases if m.escrow_account.balance == 0]
+    for m in emptied:
+        _ensure_milestone_transition(m, MilestoneStatus.RELEASED)
+        m.status = MilestoneStatus.RELEASED
+        m.released_at = m.closed_at = now
+    Milestone.objects.filter(pk__in=[m.pk for m in emptied]).update(
+        status=MilestoneStatus.RELEASED, released_at=now, closed_at=now
+    )
+    by = "automatically" if actor is None else f"by {actor}"
+    notifications_send(
+        messages=[
+            Message(
+                user_id=m.contract.freelancer_id,
+                kind="payment_released",
+                title=f"Payment released for “{m.title}”",
+                body=(
+                    f"{format_amount(amount, m.contract.currency)} {m.contract.currency} was "
+                    f"released to you {by} on “{m.contract.title}”."
+                ),
+                url=m.contract.get_absolute_url(),
+            )
+            for m, amount in releases
+        ],
+        now=now,
+    )
+    return movements
 
 
 @transaction.atomic
@@ -257,4 +326,267 @@ def milestone_release(
     if value > held:
         message = f"Only {held} {contract.currency} is held in escrow for this milestone."
         raise InvalidInput(message, code="amount_above_escrow", fields={"amount": [message]})
-    return _release(milestone=milestone, amount=value, now=now, actor=actor)
+    return _release_many(releases=[(milestone, value)], now=now, actor=actor)[0]
+
+
+@dataclass(frozen=True)
+class HeldMilestone:
+    """A milestone whose contract ended with money left in its escrow."""
+
+    milestone: Milestone
+    escrowed: Decimal  # E: what escrow held when the contract ended
+    paid: Decimal  # P: what the client paid on ending
+    remaining: Decimal  # R = E - P: what the refund request is for
+
+
+@transaction.atomic
+def contract_end(
+    *, contract: Contract, actor: User, payments: Mapping[int, object], now: datetime
+) -> list[HeldMilestone]:
+    """End an active contract, paying ``payments[milestone_id]`` of each milestone's escrow.
+
+    Each payment P (0 <= P <= E, default 0) is released at once. A milestone paid in full becomes
+    RELEASED; one with money left becomes HELD and is returned, for its refund request. Milestones
+    never funded are CANCELLED. Nothing changes unless every payment is valid.
+    """
+    contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    _ensure_client(contract=contract, actor=actor)
+    ensure_transition(
+        Contract.TRANSITIONS,
+        model="contract",
+        current=contract.status,
+        target=Contract.Status.ENDED,
+    )
+    milestones = list(
+        Milestone.objects.select_for_update(of=("self",))
+        .filter(contract=contract)
+        .order_by("pk")
+    )
+    escrows = {
+        a.pk: a for a in Account.objects.filter(pk__in=[m.escrow_account_id for m in milestones])
+    }
+    holding = {}
+    for m in milestones:
+        m.contract = contract
+        m.escrow_account = escrows[m.escrow_account_id]
+        if m.status in {MilestoneStatus.FUNDED, MilestoneStatus.SUBMITTED}:
+            holding[m.pk] = m
+
+    paid: dict[int, Decimal] = {}
+    for key, raw in payments.items():
+        field = f"payments.{key}"
+        milestone = holding.get(_as_int(key))
+        if milestone is None:
+            message = "This milestone has no money in escrow on this contract."
+            raise InvalidInput(message, code="invalid_milestone", fields={field: [message]})
+        amount = parse_amount(raw, currency=contract.currency, field=field, allow_zero=True)
+        if amount > milestone.escrow_balance:
+            message = (
+                f"Only {milestone.escrow_balance} {contract.currency} is held in escrow for "
+                f"“{milestone.title}”."
+            )
+            raise InvalidInput(message, code="amount_above_escrow", fields={field: [message]})
+        paid[milestone.pk] = amount
+
+    held = [
+        HeldMilestone(
+            milestone=m,
+            escrowed=m.escrow_balance,
+            paid=paid.get(m.pk, Decimal(0)),
+            remaining=m.escrow_balance - paid.get(m.pk, Decimal(0)),
+        )
+        for m in holding.values()
+    ]
+    _release_many(
+        releases=[(h.milestone, h.paid) for h in held if h.paid > 0], now=now, actor=actor
+    )
+    held = [h for h in held if h.remaining > 0]
+    for h in held:
+        _ensure_milestone_transition(h.milestone, MilestoneStatus.HELD)
+        h.milestone.status = MilestoneStatus.HELD
+    Milestone.objects.filter(pk__in=[h.milestone.pk for h in held]).update(
+        status=MilestoneStatus.HELD, auto_release_due_at=None
+    )
+    Milestone.objects.filter(contract=contract, status=MilestoneStatus.PENDING).update(
+        status=MilestoneStatus.CANCELLED, closed_at=now
+    )
+    contract.status = Contract.Status.ENDED
+    contract.ended_at = now
+    contract.save(update_fields=["status", "ended_at"])
+    return held
+
+
+def _as_int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """How all the money a HELD milestone's escrow holds is paid out."""
+
+    milestone: Milestone  # locked by the caller, its escrow account read after the lock
+    to_freelancer: Decimal
+    to_client: Decimal
+
+
+def milestones_settle(
+    *, settlements: list[Settlement], actor: User | None, now: datetime
+) -> list[LedgerTransaction]:
+    """Pay out the whole escrow of each HELD milestone: part to the freelancer, the rest back.
+
+    The caller holds the milestones' locks (inside its transaction) and has checked its own
+    rules; here the shares must be non-negative and add up to the escrow exactly. The milestone
+    ends RELEASED (all to the freelancer), REFUNDED (all to the client) or SETTLED (split).
+    """
+    if not settlements:
+        return []
+    for s in settlements:
+        m = s.milestone
+        if s.to_freelancer < 0 or s.to_client < 0:
+            raise InvalidInput("A share cannot be negative.", code="invalid_amount")
+        if s.to_freelancer + s.to_client != m.escrow_account.balance:
+            message = (
+                f"The shares add up to {s.to_freelancer + s.to_client}, but the escrow of "
+                f"milestone #{m.pk} holds {m.escrow_account.balance}."
+            )
+            raise InvalidInput(message, code="split_mismatch")
+        _ensure_milestone_transition(m, _settled_status(s))
+
+    accounts: dict[tuple[str, str, int], Account] = {}
+    for currency in {s.milestone.contract.currency for s in settlements}:
+        of_currency = [s for s in settlements if s.milestone.contract.currency == currency]
+        for kind, owners in (
+            (Account.Kind.EARNINGS, {s.milestone.contract.freelancer_id for s in of_currency}),
+            (Account.Kind.REFUNDS, {s.milestone.contract.client_id for s in of_currency}),
+        ):
+            found = ledger.accounts_get_or_create(
+                kind=kind, currency=currency, owner_ids=owners, now=now
+            )
+            accounts.update({(kind, currency, o): a for o, a in found.items()})
+
+    movements = []
+    for s in settlements:
+        m, contract = s.milestone, s.milestone.contract
+        legs = [ledger.Leg(m.escrow_account, -(s.to_freelancer + s.to_client))]
+        if s.to_freelancer:
+            earnings = accounts[(Account.Kind.EARNINGS, contract.currency, contract.freelancer_id)]
+            legs.append(ledger.Leg(earnings, s.to_freelancer))
+        if s.to_client:
+            refunds = accounts[(Account.Kind.REFUNDS, contract.currency, contract.client_id)]
+            legs.append(ledger.Leg(refunds, s.to_client))
+        kind = {
+            MilestoneStatus.RELEASED: LedgerTransaction.Kind.RELEASE,
+            MilestoneStatus.REFUNDED: LedgerTransaction.Kind.REFUND,
+            MilestoneStatus.SETTLED: LedgerTransaction.Kind.SETTLEMENT,
+        }[_settled_status(s)]
+        movements.append(
+            ledger.Movement(
+                kind=kind,
+                currency=contract.currency,
+                legs=legs,
+                memo=f"Settle milestone #{m.pk}",
+                milestone=m,
+                created_by=actor,
+            )
+        )
+    written = ledger.post_many(movements=movements, now=now)
+
+    by_status: dict[str, list[int]] = {}
+    for s in settlements:
+        status = _settled_status(s)
+        s.milestone.status = status
+        s.milestone.closed_at = now
+        by_status.setdefault(status, []).append(s.milestone.pk)
+    for status, pks in by_status.items():
+        extra = {"released_at": now} if status == MilestoneStatus.RELEASED else {}
+        Milestone.objects.filter(pk__in=pks).update(status=status, closed_at=now, **extra)
+    return written
+
+
+def _settled_status(settlement: Settlement) -> str:
+    if settlement.to_client == 0:
+        return MilestoneStatus.RELEASED
+    if settlement.to_freelancer == 0:
+        return MilestoneStatus.REFUNDED
+    return MilestoneStatus.SETTLED
+
+
+def lock_milestones(*, milestone_ids: list[int]) -> dict[int, Milestone]:
+    """Lock milestone rows (and only them) in primary-key order, for the rest of the transaction.
+
+    Escrow accounts are read after the locks are held, never joined into the locking query:
+    PostgreSQL re-reads only the locked rows when a waiter wakes, so a joined balance would be
+    the one from before the other transaction committed.
+    """
+    milestones = list(
+        Milestone.objects.select_for_update(of=("self",))
+        .select_related("contract")
+        .filter(pk__in=milestone_ids)
+        .order_by("pk")
+    )
+    escrows = Account.objects.in_bulk([m.escrow_account_id for m in milestones])
+    for m in milestones:
+        m.escrow_account = escrows[m.escrow_account_id]
+    return {m.pk: m for m in milestones}
+
+
+# --- Deadlines ----------------------------------------------------------------------------
+
+
+@deadlines.register("contracts.auto_release")
+def milestones_auto_release(*, now: datetime, batch_size: int) -> int:
+    """Release submitted work whose client neither released it nor ended the contract in time."""
+    with transaction.atomic():
+        due = deadlines.claim(
+            Milestone.objects.filter(status=MilestoneStatus.SUBMITTED),
+            due_field="auto_release_due_at",
+            now=now,
+            batch_size=batch_size,
+        )
+        if not due:
+            return 0
+        milestones = lock_milestones(milestone_ids=[m.pk for m in due])
+        _release_many(
+            releases=[(m, m.escrow_account.balance) for m in milestones.values()],
+            now=now,
+            actor=None,
+        )
+    return len(due)
+
+
+def _remind_auto_release(milestones, hours: int, now: datetime) -> None:
+    notifications_send(
+        messages=[
+            Message(
+                user_id=m.contract.client_id,
+                kind="auto_release_reminder",
+                title=f"{hours} hours left to review “{m.title}”",
+                body=(
+                    f"The work submitted on “{m.contract.title}” will be released to the "
+                    f"freelancer automatically on {m.auto_release_due_at:%Y-%m-%d %H:%M} UTC "
+                    f"unless you release the payment or end the contract first."
+                ),
+                url=m.contract.get_absolute_url(),
+            )
+            for m in milestones
+        ],
+        now=now,
+    )
+
+
+AUTO_RELEASE_REMINDER = deadlines.Reminder(
+    queryset=lambda: Milestone.objects.filter(status=MilestoneStatus.SUBMITTED).select_related(
+        "contract"
+    ),
+    due_field="auto_release_due_at",
+    fields={48: "auto_release_reminded_48h_at", 24: "auto_release_reminded_24h_at"},
+    send=_remind_auto_release,
+)
+
+
+@deadlines.register("contracts.auto_release_reminders")
+def milestones_remind_auto_release(*, now: datetime, batch_size: int) -> int:
+    return deadlines.send_reminders(AUTO_RELEASE_REMINDER, now=now, batch_size=batch_size)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("config.api_urls")),
     path("", include("contracts.urls")),
+    path("", include("disputes.urls")),
 ]
 
 # Unknown URLs under /api/ answer in the API's one error shape; the rest get the 404 page.

@@ -29,6 +29,12 @@ from .money import currency_places, format_amount, parse_amount
 MilestoneStatus = Milestone.Status
 
 
+AUTO_RELEASE_REMINDER_FIELDS = {
+    48: "auto_release_reminded_48h_at",
+    24: "auto_release_reminded_24h_at",
+}
+
+
 class NotTheClient(NotAllowed):
     code = "not_the_client"
     default_message = "Only the contract's client can take this action."
@@ -212,8 +218,8 @@ def milestone_submit(
     milestone.status = MilestoneStatus.SUBMITTED
     milestone.submitted_at = now
     milestone.auto_release_due_at = due_at
-    covered = deadlines.reminder_fields_already_covered(
-        due_at=due_at, now=now, prefix="auto_release"
+    covered = deadlines.reminders_already_covered(
+        due_at=due_at, now=now, fields=AUTO_RELEASE_REMINDER_FIELDS
     )
     for field, value in covered.items():
         setattr(milestone, field, value)
@@ -582,7 +588,7 @@ AUTO_RELEASE_REMINDER = deadlines.Reminder(
         "contract"
     ),
     due_field="auto_release_due_at",
-    fields={48: "auto_release_reminded_48h_at", 24: "auto_release_reminded_24h_at"},
+    fields=AUTO_RELEASE_REMINDER_FIELDS,
     send=_remind_auto_release,
 )
 

@@ -88,19 +88,16 @@ class Reminder:
     send: Callable[[Iterable[Model], int, datetime], None]
 
 
-REMINDER_HOURS = (48, 24)
-
-
-def reminder_fields_already_covered(*, due_at: datetime, now: datetime, prefix: str) -> dict:
-    """Return the reminder columns to mark as sent when a deadline is set ``due_at`` from now.
+def reminders_already_covered(
+    *, due_at: datetime, now: datetime, fields: dict[int, str]
+) -> dict[str, datetime]:
+    """Return the reminder columns to mark as sent when a deadline is set at ``due_at``.
 
     A deadline only 48 hours away needs no "48 hours left" reminder: the notice that set it says
-    so already.
+    so already. ``fields`` maps hours-before to the "sent at" column, as in :class:`Reminder`.
     """
     return {
-        f"{prefix}_reminded_{hours}h_at": now
-        for hours in REMINDER_HOURS
-        if due_at - now <= timedelta(hours=hours)
+        field: now for hours, field in fields.items() if due_at - now <= timedelta(hours=hours)
     }
 
 

@@ -65,3 +65,8 @@ class IllegalTransition(Conflict):
             message or f"This {model} is {current.replace('_', ' ').lower()}; "
             f"it cannot become {target.replace('_', ' ').lower()}.",
         )
+
+
+class DeadlinePassed(Conflict):
+    code = "deadline_passed"
+    default_message = "The deadline for this action has passed."

@@ -65,3 +65,36 @@ def make_milestone(
     milestone.refresh_from_db()
     milestone.escrow_account.refresh_from_db()
     return milestone
+
+
+def end_contract(contract: Contract, *, paid: str = "200.00", amount: str = "500.00", now=None):
+    """Fund a milestone of ``amount``, then end the contract paying ``paid``: the refund request."""
+    from disputes import services as dispute_services
+
+    now = now or timezone.now()
+    milestone = make_milestone(contract, amount=amount, funded=True)
+    (request,) = dispute_services.contract_end(
+        contract=contract, actor=contract.client, payments={milestone.pk: paid}, now=now
+    )
+    return request
+
+
+def file_dispute(request, *, amount: str = "250.00", now=None, evidence=()):
+    """File and submit a complete dispute on ``request`` as its freelancer."""
+    from disputes import services as dispute_services
+
+    now = now or timezone.now()
+    freelancer = request.contract.freelancer
+    dispute = dispute_services.dispute_start(
+        refund_request=request,
+        actor=freelancer,
+        feedback_rating=2,
+        feedback_comment="Stopped answering after the second delivery.",
+        reason="NON_PAYMENT",
+        description="The milestone asked for five pages; all five were delivered on time.",
+        amount=amount,
+        now=now,
+    )
+    for upload in evidence:
+        dispute_services.evidence_add(dispute=dispute, actor=freelancer, file=upload, now=now)
+    return dispute_services.dispute_submit(dispute=dispute, actor=freelancer, now=now)

@@ -1,0 +1,353 @@
+"""Refund requests, disputes, their evidence and timeline, and support cases.
+
+The path (DESIGN §3): a client ends a contract with money left in a milestone's escrow, which
+opens a ``RefundRequest`` for it. The freelancer accepts it, or files a ``Dispute`` (drafted, then
+submitted) before ``RefundRequest.response_due_at``; silence refunds the client. The client then
+accepts or declines a submitted dispute before ``Dispute.response_due_at``; silence releases the
+disputed amount. A decline sends the dispute to mediation (the ``mediation`` app goes on from
+there). Every state change appends a ``TimelineEvent`` in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from contracts.models import AMOUNT, private_storage
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The deadline that applies to a case now: what, when, and whose move it is."""
+
+    kind: str
+    due_at: datetime
+    party: str  # "freelancer" | "client" | "agent" | "arbitrator"
+    starts_at: datetime
+    label: str
+    enforced: bool = True  # False for service levels, which move no money
+
+
+class RefundRequest(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "Waiting for the freelancer"
+        ACCEPTED = "ACCEPTED", "Accepted by the freelancer"
+        EXPIRED = "EXPIRED", "Refunded: the freelancer did not answer in time"
+        DISPUTED = "DISPUTED", "Disputed by the freelancer"
+
+    TRANSITIONS = {
+        Status.OPEN: frozenset({Status.ACCEPTED, Status.EXPIRED, Status.DISPUTED}),
+        Status.ACCEPTED: frozenset(),
+        Status.EXPIRED: frozenset(),
+        Status.DISPUTED: frozenset(),
+    }
+
+    milestone = models.OneToOneField(
+        "contracts.Milestone", on_delete=models.PROTECT, related_name="refund_request"
+    )
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.PROTECT, related_name="refund_requests"
+    )
+    currency = models.CharField(max_length=3)
+    escrowed = models.DecimalField(**AMOUNT, help_text="E: in escrow when the contract ended.")
+    paid = models.DecimalField(**AMOUNT, help_text="P: paid by the client on ending.")
+    amount = models.DecimalField(**AMOUNT, help_text="R = E − P: the refund asked for.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField()
+    response_due_at = models.DateTimeField()
+    reminded_48h_at = models.DateTimeField(null=True, blank=True)
+    reminded_24h_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(condition=Q(paid__gte=0), name="refund_paid_not_negative"),
+            models.CheckConstraint(
+                condition=Q(escrowed=models.F("paid") + models.F("amount")),
+                name="refund_amount_is_escrow_minus_paid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "response_due_at"], name="refund_due_idx"),
+            models.Index(fields=["contract", "id"], name="refund_contract_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund request #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("disputes:refund-request", kwargs={"pk": self.pk})
+
+    def current_deadline(self) -> Deadline | None:
+        """The deadline that applies now, or None."""
+        if self.status == self.Status.OPEN:
+            return Deadline(
+                kind="refund_request_response",
+                due_at=self.response_due_at,
+                party="freelancer",
+                starts_at=self.created_at,
+                label="The freelancer's time to accept the refund or file a dispute",
+            )
+        return None
+
+
+class Dispute(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "DRAFT", "Draft"
+        AWAITING_CLIENT = "AWAITING_CLIENT", "Waiting for the client"
+        IN_MEDIATION = "IN_MEDIATION", "In mediation"
+        CLOSED = "CLOSED", "Closed"
+        LAPSED = "LAPSED", "Not submitted in time"
+
+    TRANSITIONS = {
+        Status.DRAFT: frozenset({Status.AWAITING_CLIENT, Status.LAPSED}),
+        Status.AWAITING_CLIENT: frozenset({Status.IN_MEDIATION, Status.CLOSED}),
+        Status.IN_MEDIATION: frozenset({Status.CLOSED}),
+        Status.CLOSED: frozenset(),
+        Status.LAPSED: frozenset(),
+    }
+    OPEN = frozenset({Status.DRAFT, Status.AWAITING_CLIENT, Status.IN_MEDIATION})
+
+    class Reason(models.TextChoices):
+        NON_PAYMENT = "NON_PAYMENT", "Non-payment"
+        BREACH_OF_CONTRACT = "BREACH_OF_CONTRACT", "Breach of contract"
+        SCOPE_DISAGREEMENT = "SCOPE_DISAGREEMENT", "Scope disagreement"
+        QUALITY = "QUALITY", "Quality of work"
+        MISCOMMUNICATION = "MISCOMMUNICATION", "Miscommunication"
+        OTHER = "OTHER", "Other"
+
+    class Outcome(models.TextChoices):
+        CLIENT_ACCEPTED = "CLIENT_ACCEPTED", "The client accepted the dispute"
+        CLIENT_SILENT = "CLIENT_SILENT", "The client did not answer in time"
+
+    refund_request = models.OneToOneField(
+        RefundRequest, on_delete=models.PROTECT, related_name="dispute"
+    )
+    milestone = models.ForeignKey(
+        "contracts.Milestone", on_delete=models.PROTECT, related_name="disputes"
+    )
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.DRAFT)
+    outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
+    # Step 1: feedback on the client, held back from the client until the dispute closes.
+    feedback_rating = models.PositiveSmallIntegerField()
+    feedback_comment = models.TextField()
+    # Step 2: details.
+    reason = models.CharField(max_length=24, choices=Reason.choices, blank=True)
+    description = models.TextField(blank=True)
+    # Step 3: D, the amount the freelancer asks to have reviewed (0 < D <= R).
+    amount = models.DecimalField(**AMOUNT, null=True, blank=True)
+    created_at = models.DateTimeField()
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    # The client's time to answer, once submitted.
+    response_due_at = models.DateTimeField(null=True, blank=True)
+    reminded_48h_at = models.DateTimeField(null=True, blank=True)
+    reminded_24h_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.TextField(blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    to_freelancer = models.DecimalField(**AMOUNT, null=True, blank=True)
+    to_client = models.DecimalField(**AMOUNT, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["milestone"],
+                condition=Q(status__in=["DRAFT", "AWAITING_CLIENT", "IN_MEDIATION"]),
+                name="dispute_one_open_per_milestone",
+            ),
+            models.CheckConstraint(
+                condition=Q(feedback_rating__gte=1, feedback_rating__lte=5),
+                name="dispute_rating_1_to_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gt=0),
+                name="dispute_amount_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="DRAFT") | Q(status="LAPSED") | Q(amount__isnull=False),
+                name="dispute_submitted_has_amount",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "response_due_at"], name="dispute_due_idx"),
+            models.Index(fields=["status", "declined_at"], name="dispute_declined_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dispute #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("disputes:dispute", kwargs={"pk": self.pk})
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+    @property
+    def feedback_is_visible_to_client(self) -> bool:
+        """Blind feedback: the client reads it only once the dispute is over."""
+        return not self.is_open
+
+    def current_deadline(self) -> Deadline | None:
+        """The deadline that applies now, or None (load ``refund_request`` with the dispute)."""
+        if self.status == self.Status.DRAFT:
+            request = self.refund_request
+            return Deadline(
+                kind="refund_request_response",
+                due_at=request.response_due_at,
+                party="freelancer",
+                starts_at=request.created_at,
+                label="Submit the dispute before the refund request's deadline",
+            )
+        if self.status == self.Status.AWAITING_CLIENT:
+            return Deadline(
+                kind="client_response",
+                due_at=self.response_due_at,
+                party="client",
+                starts_at=self.submitted_at,
+                label="The client's time to accept or decline the dispute",
+            )
+        if self.status == self.Status.IN_MEDIATION:
+            return Deadline(
+                kind="mediation_service_level",
+                due_at=self.declined_at + settings.MEDIATION_SERVICE_LEVEL,
+                party="agent",
+                starts_at=self.declined_at,
+                label="A mediation agent proposes a resolution (service level)",
+                enforced=False,
+            )
+        return None
+
+
+class Evidence(models.Model):
+    """A file a party attached to a dispute, or a freelancer to a support case."""
+
+    dispute = models.ForeignKey(
+        Dispute, on_delete=models.PROTECT, null=True, blank=True, related_name="evidence"
+    )
+    support_case = models.ForeignKey(
+        "disputes.SupportCase",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="evidence",
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    file = models.FileField(storage=private_storage, max_length=255)
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    description = models.CharField(max_length=500, blank=True)
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "evidence"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(dispute__isnull=False, support_case__isnull=True)
+                | Q(dispute__isnull=True, support_case__isnull=False),
+                name="evidence_belongs_to_one_case",
+            ),
+        ]
+        indexes = [models.Index(fields=["dispute", "uploaded_at"], name="evidence_dispute_idx")]
+
+    def __str__(self) -> str:
+        return f"Evidence #{self.pk} {self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("disputes:evidence-download", kwargs={"pk": self.pk})
+
+
+class TimelineEvent(models.Model):
+    """One thing that happened to a refund request or its dispute. Written once, never changed."""
+
+    class Kind(models.TextChoices):
+        REFUND_REQUESTED = "REFUND_REQUESTED", "Contract ended; refund requested"
+        REFUND_ACCEPTED = "REFUND_ACCEPTED", "Refund accepted by the freelancer"
+        REFUND_EXPIRED = "REFUND_EXPIRED", "Refunded: the freelancer did not answer in time"
+        DISPUTE_FILED = "DISPUTE_FILED", "Dispute filed"
+        EVIDENCE_ADDED = "EVIDENCE_ADDED", "Evidence added"
+        DISPUTE_ACCEPTED = "DISPUTE_ACCEPTED", "Dispute accepted by the client"
+        CLIENT_SILENT = "CLIENT_SILENT", "Released: the client did not answer in time"
+        DISPUTE_DECLINED = "DISPUTE_DECLINED", "Dispute declined by the client; sent to mediation"
+        DRAFT_LAPSED = "DRAFT_LAPSED", "Draft dispute not submitted in time"
+
+    refund_request = models.ForeignKey(
+        RefundRequest, on_delete=models.PROTECT, related_name="timeline"
+    )
+    dispute = models.ForeignKey(
+        Dispute, on_delete=models.PROTECT, null=True, blank=True, related_name="timeline"
+    )
+    kind = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when the system acted (a deadline passed).",
+    )
+    at = models.DateTimeField()
+    amounts = models.JSONField(default=dict, blank=True)
+    note = models.TextField(blank=True)
+    # The deadline that applies after this event, if any.
+    deadline_kind = models.CharField(max_length=40, blank=True)
+    deadline_party = models.CharField(max_length=16, blank=True)
+    deadline_due_at = models.DateTimeField(null=True, blank=True)
+    evidence = models.ForeignKey(
+        Evidence, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Internal events (agents' notes) are shown to staff only.
+    internal = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["refund_request", "at"], name="timeline_request_idx"),
+            models.Index(fields=["dispute", "at"], name="timeline_dispute_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Event #{self.pk} {self.kind}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Timeline events are written once and never changed.")
+        super().save(*args, **kwargs)
+
+
+class SupportCase(models.Model):
+    """A freelancer's request for help on an active contract the client will not settle."""
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "Open"
+        CLOSED = "CLOSED", "Closed"
+
+    milestone = models.ForeignKey(
+        "contracts.Milestone", on_delete=models.PROTECT, related_name="support_cases"
+    )
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="support_cases"
+    )
+    description = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    staff_note = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "created_at"], name="support_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Support case #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("disputes:support-case", kwargs={"pk": self.pk})

@@ -1,0 +1,846 @@
+"""Refund requests and disputes: every change to them, by a person or by a deadline.
+
+Locks are always taken in the same order: refund request, then dispute, then milestone, then
+ledger accounts. A person's action locks and waits; a deadline sweep claims with SKIP LOCKED. The
+work an action and its deadline share (refunding, settling) is one batch function, so a sweep
+settles hundreds of rows per transaction through exactly the code a single click runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.formats import date_format
+
+from accounts.models import User
+from accounts.services import Message, notifications_send, user_ensure_can_act
+from contracts import services as contract_services
+from contracts.models import Contract, Milestone
+from contracts.money import format_amount, parse_amount
+from core import deadlines
+from core.errors import Conflict, DeadlinePassed, InvalidInput, NotAllowed
+from core.transitions import ensure_transition
+from core.uploads import check_upload, check_uploads, human_size
+
+from .models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
+
+# Refund requests and disputes both keep their reminders in these columns.
+REMINDER_FIELDS = {48: "reminded_48h_at", 24: "reminded_24h_at"}
+
+RRStatus = RefundRequest.Status
+DStatus = Dispute.Status
+Kind = TimelineEvent.Kind
+
+
+class NotTheFreelancer(NotAllowed):
+    code = "not_the_freelancer"
+    default_message = "Only the contract's freelancer can take this action."
+
+
+class NotTheClient(NotAllowed):
+    code = "not_the_client"
+    default_message = "Only the contract's client can take this action."
+
+
+class DisputeAlreadyStarted(Conflict):
+    code = "dispute_exists"
+    default_message = "A dispute has already been started for this refund request."
+
+
+class FilingLocked(Conflict):
+    code = "filing_locked"
+    default_message = "A submitted dispute cannot be edited."
+
+
+def _ensure_party(*, contract: Contract, actor: User, party: str) -> None:
+    user_ensure_can_act(user=actor)
+    if party == "freelancer" and actor.pk != contract.freelancer_id:
+        raise NotTheFreelancer()
+    if party == "client" and actor.pk != contract.client_id:
+        raise NotTheClient()
+
+
+def _ensure_before(due_at: datetime, now: datetime, what: str) -> None:
+    if now >= due_at:
+        raise DeadlinePassed(f"The deadline to {what} passed on {_when(due_at)}.")
+
+
+def _when(moment: datetime) -> str:
+    return date_format(moment, "Y-m-d H:i") + " UTC"
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return f"{format_amount(amount, currency)} {currency}"
+
+
+def _amounts(currency: str, **amounts: Decimal | None) -> dict[str, str]:
+    return {k: format_amount(v, currency) for k, v in amounts.items() if v is not None}
+
+
+def _transition(table, obj, target: str, model: str) -> None:
+    ensure_transition(table, model=model, current=obj.status, target=target)
+
+
+def _lock_refund_request(pk: int) -> RefundRequest:
+    return (
+        RefundRequest.objects.select_for_update(of=("self",))
+        .select_related("contract", "milestone")
+        .get(pk=pk)
+    )
+
+
+def _lock_dispute(pk: int) -> Dispute:
+    return (
+        Dispute.objects.select_for_update(of=("self",))
+        .select_related("refund_request__contract", "milestone")
+        .get(pk=pk)
+    )
+
+
+# --- Ending a contract ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def contract_end(
+    *, contract: Contract, actor: User, payments: Mapping[int, object], now: datetime
+) -> list[RefundRequest]:
+    """End the contract, pay what the client chose, and open a refund request for the rest.
+
+    Each milestone's payment P is released at once; for each milestone with money left
+    (R = E − P > 0) a refund request opens, and the freelancer has
+    REFUND_REQUEST_RESPONSE_PERIOD to accept it or file a dispute.
+    """
+    held = contract_services.contract_end(
+        contract=contract, actor=actor, payments=payments, now=now
+    )
+    due_at = now + settings.REFUND_REQUEST_RESPONSE_PERIOD
+    covered = deadlines.reminders_already_covered(
+        due_at=due_at, now=now, fields=REMINDER_FIELDS
+    )
+    requests = RefundRequest.objects.bulk_create(
+        RefundRequest(
+            milestone=h.milestone,
+            contract=contract,
+            currency=contract.currency,
+            escrowed=h.escrowed,
+            paid=h.paid,
+            amount=h.remaining,
+            created_at=now,
+            response_due_at=due_at,
+            **covered,
+        )
+        for h in held
+    )
+    TimelineEvent.objects.bulk_create(
+        TimelineEvent(
+            refund_request=r,
+            kind=Kind.REFUND_REQUESTED,
+            actor=actor,
+            at=now,
+            amounts=_amounts(
+                r.currency, escrowed=r.escrowed, paid=r.paid, refund_requested=r.amount
+            ),
+            note=f"{actor} ended the contract and asked for {_money(r.amount, r.currency)} back.",
+            deadline_kind="refund_request_response",
+            deadline_party="freelancer",
+            deadline_due_at=due_at,
+        )
+        for r in requests
+    )
+    notifications_send(
+        messages=[
+            Message(
+                user_id=contract.freelancer_id,
+                kind="refund_requested",
+                title=f"Refund request on “{contract.title}”",
+                body=(
+                    f"{actor} ended the contract, paid {_money(r.paid, r.currency)} of "
+                    f"“{r.milestone.title}” and asks for {_money(r.amount, r.currency)} back. "
+                    f"Accept the refund or file a dispute by {_when(due_at)}; if you do "
+                    f"nothing, the money is refunded to the client."
+                ),
+                url=r.get_absolute_url(),
+            )
+            for r in requests
+        ],
+        now=now,
+    )
+    return requests
+
+
+# --- Refunding: the freelancer accepts, or stays silent -------------------------------------
+
+
+def refund_requests_refund(
+    *, refund_requests: list[RefundRequest], actor: User | None, now: datetime
+) -> None:
+    """Refund each locked OPEN refund request's amount to its client.
+
+    ``actor`` is the freelancer accepting, or None when the deadline passed. A draft dispute of
+    the request lapses with it.
+    """
+    if not refund_requests:
+        return
+    target = RRStatus.ACCEPTED if actor else RRStatus.EXPIRED
+    for r in refund_requests:
+        _transition(RefundRequest.TRANSITIONS, r, target, "refund request")
+    ids = [r.pk for r in refund_requests]
+    drafts = list(
+        Dispute.objects.select_for_update(of=("self",))
+        .filter(refund_request_id__in=ids, status=DStatus.DRAFT)
+        .order_by("pk")
+    )
+    milestones = contract_services.lock_milestones(
+        milestone_ids=[r.milestone_id for r in refund_requests]
+    )
+    contract_services.milestones_settle(
+        settlements=[
+            contract_services.Settlement(
+                milestone=milestones[r.milestone_id], to_freelancer=Decimal(0), to_client=r.amount
+            )
+            for r in refund_requests
+        ],
+        actor=actor,
+        now=now,
+    )
+    RefundRequest.objects.filter(pk__in=ids).update(status=target, closed_at=now)
+    Dispute.objects.filter(pk__in=[d.pk for d in drafts]).update(
+        status=DStatus.LAPSED, closed_at=now
+    )
+    for r in refund_requests:
+        r.status, r.closed_at = target, now
+
+    events = [
+        TimelineEvent(
+            refund_request=r,
+            kind=Kind.REFUND_ACCEPTED if actor else Kind.REFUND_EXPIRED,
+            actor=actor,
+            at=now,
+            amounts=_amounts(r.currency, refunded=r.amount),
+            note=(
+                f"{_money(r.amount, r.currency)} refunded to the client."
+                if actor
+                else f"No answer by the deadline: {_money(r.amount, r.currency)} refunded to "
+                "the client."
+            ),
+        )
+        for r in refund_requests
+    ]
+    events += [
+        TimelineEvent(
+            refund_request_id=d.refund_request_id,
+            dispute=d,
+            kind=Kind.DRAFT_LAPSED,
+            at=now,
+            note="The draft dispute was not submitted before the refund request closed.",
+        )
+        for d in drafts
+    ]
+    TimelineEvent.objects.bulk_create(events)
+
+    messages = []
+    for r in refund_requests:
+        contract = milestones[r.milestone_id].contract
+        title = f"{_money(r.amount, r.currency)} refunded on “{contract.title}”"
+        if actor:
+            body = f"{contract.freelancer} accepted the refund request."
+        else:
+            body = "The freelancer did not answer the refund request in time."
+        messages.append(
+            Message(user_id=contract.client_id, kind="refunded", title=title, body=body,
+                    url=r.get_absolute_url())
+        )
+        if actor is None:
+            messages.append(
+                Message(
+                    user_id=contract.freelancer_id,
+                    kind="refunded",
+                    title=title,
+                    body="You did not accept or dispute the refund request in time, so the "
+                    "money went back to the client.",
+                    url=r.get_absolute_url(),
+                )
+            )
+    notifications_send(messages=messages, now=now)
+
+
+@transaction.atomic
+def refund_request_accept(
+    *, refund_request: RefundRequest, actor: User, now: datetime
+) -> RefundRequest:
+    """The freelancer agrees: the requested amount goes back to the client."""
+    request = _lock_refund_request(refund_request.pk)
+    _ensure_party(contract=request.contract, actor=actor, party="freelancer")
+    _transition(RefundRequest.TRANSITIONS, request, RRStatus.ACCEPTED, "refund request")
+    _ensure_before(request.response_due_at, now, "answer this refund request")
+    refund_requests_refund(refund_requests=[request], actor=actor, now=now)
+    return request
+
+
+@deadlines.register("disputes.refund_requests_expire")
+def refund_requests_expire(*, now: datetime, batch_size: int) -> int:
+    """Refund the client where the freelancer neither accepted nor disputed in time."""
+    with transaction.atomic():
+        due = deadlines.claim(
+            RefundRequest.objects.filter(status=RRStatus.OPEN),
+            due_field="response_due_at",
+            now=now,
+            batch_size=batch_size,
+        )
+        refund_requests_refund(refund_requests=due, actor=None, now=now)
+    return len(due)
+
+
+# --- Filing a dispute ------------------------------------------------------------------------
+
+
+def _clean_filing(
+    *, fields: Mapping[str, object], request: RefundRequest
+) -> dict[str, object]:
+    """Validate the filing fields present in ``fields``; return them cleaned."""
+    cleaned: dict[str, object] = {}
+    errors: dict[str, list[str]] = {}
+    if "feedback_rating" in fields:
+        raw = fields["feedback_rating"]
+        try:
+            rating = int(raw)  # type: ignore[arg-type]
+            if isinstance(raw, bool) or str(rating) != str(raw).strip() or not 1 <= rating <= 5:
+                raise ValueError
+            cleaned["feedback_rating"] = rating
+        except (TypeError, ValueError):
+            errors["feedback_rating"] = ["Rate the client from 1 to 5."]
+    for name, label, limit in (
+        ("feedback_comment", "A comment on the client", 5000),
+        ("description", "A description", 20000),
+    ):
+        if name in fields:
+            text = str(fields[name] or "").strip()
+            if name == "feedback_comment" and not text:
+                errors[name] = [f"{label} is required."]
+            elif len(text) > limit:
+                errors[name] = [f"{label} may be at most {limit} characters."]
+            else:
+                cleaned[name] = text
+    if "reason" in fields:
+        reason = str(fields["reason"] or "")
+        if reason and reason not in Dispute.Reason.values:
+            errors["reason"] = [f"Choose one of {', '.join(Dispute.Reason.values)}."]
+        else:
+            cleaned["reason"] = reason
+    if "amount" in fields and fields["amount"] not in (None, ""):
+        try:
+            amount = parse_amount(fields["amount"], currency=request.currency)
+        except InvalidInput as error:
+            errors.update(error.fields)
+        else:
+            if amount > request.amount:
+                errors["amount"] = [
+                    f"You can ask to review at most the refund requested, "
+                    f"{_money(request.amount, request.currency)}."
+                ]
+            else:
+                cleaned["amount"] = amount
+    elif "amount" in fields:
+        cleaned["amount"] = None
+    if errors:
+        raise InvalidInput("Some fields are invalid.", fields=errors)
+    return cleaned
+
+
+@transaction.atomic
+def dispute_start(
+    *,
+    refund_request: RefundRequest,
+    actor: User,
+    feedback_rating: object,
+    feedback_comment: str,
+    reason: str = "",
+    description: str = "",
+    amount: object = None,
+    now: datetime,
+) -> Dispute:
+    """Start a DRAFT dispute, beginning with the required feedback on the client.
+
+    The draft does not stop the refund request's clock: only submitting does.
+    """
+    request = _lock_refund_request(refund_request.pk)
+    _ensure_party(contract=request.contract, actor=actor, party="freelancer")
+    _transition(RefundRequest.TRANSITIONS, request, RRStatus.DISPUTED, "refund request")
+    _ensure_before(request.response_due_at, now, "dispute this refund request")
+    if Dispute.objects.filter(refund_request=request).exists():
+        raise DisputeAlreadyStarted()
+    cleaned = _clean_filing(
+        fields={
+            "feedback_rating": feedback_rating,
+            "feedback_comment": feedback_comment,
+            "reason": reason,
+            "description": description,
+            "amount": amount,
+        },
+        request=request,
+    )
+    return Dispute.objects.create(
+        refund_request=request, milestone=request.milestone, created_at=now, **cleaned
+    )
+
+
+def _lock_draft(dispute: Dispute, actor: User, now: datetime) -> Dispute:
+    request = _lock_refund_request(dispute.refund_request_id)
+    dispute = _lock_dispute(dispute.pk)
+    _ensure_party(contract=request.contract, actor=actor, party="freelancer")
+    if dispute.status != DStatus.DRAFT:
+        raise FilingLocked()
+    _ensure_before(request.response_due_at, now, "submit this dispute")
+    dispute.refund_request = request
+    return dispute
+
+
+@transaction.atomic
+def dispute_update(
+    *, dispute: Dispute, actor: User, changes: Mapping[str, object], now: datetime
+) -> Dispute:
+    """Change a DRAFT filing: any of feedback, reason, description and amount."""
+    dispute = _lock_draft(dispute, actor, now)
+    allowed = {"feedback_rating", "feedback_comment", "reason", "description", "amount"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInput(
+            "Only the filing's own fields can be changed.",
+            fields={name: ["This field cannot be changed."] for name in sorted(unknown)},
+        )
+    cleaned = _clean_filing(fields=changes, request=dispute.refund_request)
+    for name, value in cleaned.items():
+        setattr(dispute, name, value)
+    dispute.save(update_fields=list(cleaned))
+    return dispute
+
+
+@transaction.atomic
+def dispute_submit(*, dispute: Dispute, actor: User, now: datetime) -> Dispute:
+    """Submit the filing: it can no longer change, and the client's time to answer starts."""
+    dispute = _lock_draft(dispute, actor, now)
+    request = dispute.refund_request
+    missing = {
+        name: [f"{label} is required before you submit."]
+        for name, label in (
+            ("feedback_comment", "Feedback on the client"),
+            ("reason", "A reason"),
+            ("description", "A description of the agreements and the work"),
+            ("amount", "The amount to review"),
+        )
+        if not getattr(dispute, name)
+    }
+    if missing:
+        raise InvalidInput("The filing is not complete.", code="incomplete", fields=missing)
+    _transition(Dispute.TRANSITIONS, dispute, DStatus.AWAITING_CLIENT, "dispute")
+    _transition(RefundRequest.TRANSITIONS, request, RRStatus.DISPUTED, "refund request")
+
+    due_at = now + settings.DISPUTE_CLIENT_RESPONSE_PERIOD
+    covered = deadlines.reminders_already_covered(
+        due_at=due_at, now=now, fields=REMINDER_FIELDS
+    )
+    dispute.status = DStatus.AWAITING_CLIENT
+    dispute.submitted_at = now
+    dispute.response_due_at = due_at
+    for name, value in covered.items():
+        setattr(dispute, name, value)
+    dispute.save(update_fields=["status", "submitted_at", "response_due_at", *covered])
+    request.status, request.closed_at = RRStatus.DISPUTED, now
+    request.save(update_fields=["status", "closed_at"])
+
+    evidence = list(dispute.evidence.order_by("uploaded_at", "pk"))
+    TimelineEvent.objects.bulk_create(
+        [
+            TimelineEvent(
+                refund_request=request,
+                dispute=dispute,
+                kind=Kind.DISPUTE_FILED,
+                actor=actor,
+                at=now,
+                amounts=_amounts(
+                    request.currency, refund_requested=request.amount, disputed=dispute.amount
+                ),
+                note=(
+                    f"{actor} disputes {_money(dispute.amount, request.currency)} "
+                    f"({dispute.get_reason_display().lower()})."
+                ),
+                deadline_kind="client_response",
+                deadline_party="client",
+                deadline_due_at=due_at,
+            ),
+            *(_evidence_event(e, request, dispute, now) for e in evidence),
+        ]
+    )
+    contract = request.contract
+    notifications_send(
+        messages=[
+            Message(
+                user_id=contract.client_id,
+                kind="dispute_filed",
+                title=f"Dispute filed on “{contract.title}”",
+                body=(
+                    f"{contract.freelancer} disputes {_money(dispute.amount, request.currency)} "
+                    f"of your refund request. Accept or decline by {_when(due_at)}; if you do "
+                    f"nothing, that amount is released to the freelancer."
+                ),
+                url=dispute.get_absolute_url(),
+            )
+        ],
+        now=now,
+    )
+    return dispute
+
+
+def _evidence_event(
+    evidence: Evidence, request: RefundRequest, dispute: Dispute, now: datetime
+) -> TimelineEvent:
+    return TimelineEvent(
+        refund_request=request,
+        dispute=dispute,
+        kind=Kind.EVIDENCE_ADDED,
+        actor_id=evidence.uploaded_by_id,
+        at=now,
+        evidence=evidence,
+        note=f"{evidence.name} ({human_size(evidence.size)}), SHA-256 {evidence.sha256}",
+    )
+
+
+def _store_evidence(upload, *, actor: User, now: datetime, description: str = "", **owner):
+    checked = check_upload(upload)
+    evidence = Evidence(
+        uploaded_by=actor,
+        name=checked.name,
+        content_type=checked.content_type,
+        size=checked.size,
+        sha256=checked.sha256,
+        description=(description or "").strip()[:500],
+        uploaded_at=now,
+        **owner,
+    )
+    evidence.file.save(checked.storage_name("evidence"), checked.file, save=False)
+    evidence.save()
+    return evidence
+
+
+@transaction.atomic
+def evidence_add(
+    *, dispute: Dispute, actor: User, file, description: str = "", now: datetime
+) -> Evidence:
+    """Attach a file: the freelancer while drafting, the client while the dispute awaits them.
+
+    Files are checked by content before anything is stored; each party may attach at most
+    UPLOAD_MAX_FILES files to a dispute.
+    """
+    locked = _lock_dispute(dispute.pk)
+    request = locked.refund_request
+    contract = request.contract
+    if actor.pk == contract.freelancer_id and locked.status == DStatus.DRAFT:
+        locked = _lock_draft(locked, actor, now)
+    elif actor.pk == contract.client_id and locked.status == DStatus.AWAITING_CLIENT:
+        _ensure_party(contract=contract, actor=actor, party="client")
+        _ensure_before(locked.response_due_at, now, "add evidence")
+    else:
+        user_ensure_can_act(user=actor)
+        if actor.pk not in (contract.client_id, contract.freelancer_id):
+            raise NotAllowed()
+        raise FilingLocked(
+            "Evidence can be added only by the freelancer while drafting, or by the client "
+            "while the dispute waits for their answer."
+        )
+    if locked.evidence.filter(uploaded_by=actor).count() >= settings.UPLOAD_MAX_FILES:
+        message = f"At most {settings.UPLOAD_MAX_FILES} files may be attached."
+        raise InvalidInput(message, code="too_many_files", fields={"file": [message]})
+    evidence = _store_evidence(file, actor=actor, now=now, description=description, dispute=locked)
+    if locked.status != DStatus.DRAFT:
+        _evidence_event(evidence, request, locked, now).save()
+    return evidence
+
+
+# --- The client's answer -------------------------------------------------------------------
+
+
+def disputes_settle_on_client_answer(
+    *, disputes: list[Dispute], actor: User | None, now: datetime
+) -> None:
+    """Pay D to the freelancer and refund R − D for each locked dispute awaiting the client.
+
+    ``actor`` is the client accepting, or None when the client's deadline passed.
+    """
+    if not disputes:
+        return
+    for d in disputes:
+        _transition(Dispute.TRANSITIONS, d, DStatus.CLOSED, "dispute")
+    requests = RefundRequest.objects.in_bulk([d.refund_request_id for d in disputes])
+    milestones = contract_services.lock_milestones(milestone_ids=[d.milestone_id for d in disputes])
+    settlements = []
+    for d in disputes:
+        request = requests[d.refund_request_id]
+        d.refund_request = request
+        d.to_freelancer, d.to_client = d.amount, request.amount - d.amount
+        settlements.append(
+            contract_services.Settlement(
+                milestone=milestones[d.milestone_id],
+                to_freelancer=d.to_freelancer,
+                to_client=d.to_client,
+            )
+        )
+    contract_services.milestones_settle(settlements=settlements, actor=actor, now=now)
+    outcome = Dispute.Outcome.CLIENT_ACCEPTED if actor else Dispute.Outcome.CLIENT_SILENT
+    for d in disputes:
+        d.status, d.outcome, d.closed_at = DStatus.CLOSED, outcome, now
+    Dispute.objects.bulk_update(
+        disputes, ["status", "outcome", "closed_at", "to_freelancer", "to_client"], batch_size=500
+    )
+    TimelineEvent.objects.bulk_create(
+        TimelineEvent(
+            refund_request_id=d.refund_request_id,
+            dispute=d,
+            kind=Kind.DISPUTE_ACCEPTED if actor else Kind.CLIENT_SILENT,
+            actor=actor,
+            at=now,
+            amounts=_amounts(
+                d.refund_request.currency, to_freelancer=d.to_freelancer, to_client=d.to_client
+            ),
+            note=(
+                f"{_money(d.to_freelancer, d.refund_request.currency)} released to the "
+                f"freelancer, {_money(d.to_client, d.refund_request.currency)} refunded to the "
+                "client."
+            ),
+        )
+        for d in disputes
+    )
+    messages = []
+    for d in disputes:
+        contract = milestones[d.milestone_id].contract
+        currency = d.refund_request.currency
+        why = "The client accepted the dispute." if actor else (
+            "The client did not answer the dispute in time."
+        )
+        body = (
+            f"{why} {_money(d.to_freelancer, currency)} was released to the freelancer and "
+            f"{_money(d.to_client, currency)} refunded to the client."
+        )
+        for user_id in (contract.freelancer_id, contract.client_id):
+            messages.append(
+                Message(
+                    user_id=user_id,
+                    kind="dispute_closed",
+                    title=f"Dispute on “{contract.title}” closed",
+                    body=body,
+                    url=d.get_absolute_url(),
+                )
+            )
+    notifications_send(messages=messages, now=now)
+
+
+@transaction.atomic
+def dispute_accept(*, dispute: Dispute, actor: User, now: datetime) -> Dispute:
+    """The client agrees: the disputed amount goes to the freelancer, the rest back."""
+    dispute = _lock_dispute(dispute.pk)
+    _ensure_party(contract=dispute.refund_request.contract, actor=actor, party="client")
+    _transition(Dispute.TRANSITIONS, dispute, DStatus.CLOSED, "dispute")
+    if dispute.status != DStatus.AWAITING_CLIENT:
+        raise Conflict("Only a dispute waiting for the client can be accepted.")
+    _ensure_before(dispute.response_due_at, now, "answer this dispute")
+    disputes_settle_on_client_answer(disputes=[dispute], actor=actor, now=now)
+    return dispute
+
+
+@transaction.atomic
+def dispute_decline(*, dispute: Dispute, actor: User, reason: str, now: datetime) -> Dispute:
+    """The client says no: the dispute goes to a mediation agent; the money stays in escrow."""
+    dispute = _lock_dispute(dispute.pk)
+    request = dispute.refund_request
+    _ensure_party(contract=request.contract, actor=actor, party="client")
+    _transition(Dispute.TRANSITIONS, dispute, DStatus.IN_MEDIATION, "dispute")
+    _ensure_before(dispute.response_due_at, now, "answer this dispute")
+    text = (reason or "").strip()
+    if not text:
+        message = "Tell the mediation agent why you decline."
+        raise InvalidInput(message, fields={"reason": [message]})
+    if len(text) > 10_000:
+        message = "The reason may be at most 10000 characters."
+        raise InvalidInput(message, fields={"reason": [message]})
+    dispute.status = DStatus.IN_MEDIATION
+    dispute.declined_at = now
+    dispute.decline_reason = text
+    dispute.save(update_fields=["status", "declined_at", "decline_reason"])
+    service_level_at = now + settings.MEDIATION_SERVICE_LEVEL
+    TimelineEvent.objects.create(
+        refund_request=request,
+        dispute=dispute,
+        kind=Kind.DISPUTE_DECLINED,
+        actor=actor,
+        at=now,
+        amounts=_amounts(request.currency, disputed=dispute.amount),
+        note=text,
+        deadline_kind="mediation_service_level",
+        deadline_party="agent",
+        deadline_due_at=service_level_at,
+    )
+    contract = request.contract
+    notifications_send(
+        messages=[
+            Message(
+                user_id=user_id,
+                kind="dispute_in_mediation",
+                title=f"Dispute on “{contract.title}” goes to mediation",
+                body=(
+                    "The client declined the dispute. A mediation agent will review both sides "
+                    f"and propose a resolution, typically by {_when(service_level_at)}. The "
+                    "money stays in escrow meanwhile."
+                ),
+                url=dispute.get_absolute_url(),
+            )
+            for user_id in (contract.freelancer_id, contract.client_id)
+        ],
+        now=now,
+    )
+    return dispute
+
+
+@deadlines.register("disputes.client_answers_expire")
+def disputes_expire_client_answer(*, now: datetime, batch_size: int) -> int:
+    """Release the disputed amount where the client neither accepted nor declined in time."""
+    with transaction.atomic():
+        due = deadlines.claim(
+            Dispute.objects.filter(status=DStatus.AWAITING_CLIENT),
+            due_field="response_due_at",
+            now=now,
+            batch_size=batch_size,
+        )
+        disputes_settle_on_client_answer(disputes=due, actor=None, now=now)
+    return len(due)
+
+
+# --- Reminders -----------------------------------------------------------------------------
+
+
+def _remind_refund_requests(requests: Iterable[RefundRequest], hours: int, now: datetime) -> None:
+    notifications_send(
+        messages=[
+            Message(
+                user_id=r.contract.freelancer_id,
+                kind="deadline_reminder",
+                title=f"{hours} hours left to answer a refund request",
+                body=(
+                    f"Accept the refund of {_money(r.amount, r.currency)} on "
+                    f"“{r.contract.title}” or file a dispute by {_when(r.response_due_at)}. "
+                    "If you do nothing, the money is refunded to the client."
+                ),
+                url=r.get_absolute_url(),
+            )
+            for r in requests
+        ],
+        now=now,
+    )
+
+
+def _remind_clients(disputes: Iterable[Dispute], hours: int, now: datetime) -> None:
+    notifications_send(
+        messages=[
+            Message(
+                user_id=d.refund_request.contract.client_id,
+                kind="deadline_reminder",
+                title=f"{hours} hours left to answer a dispute",
+                body=(
+                    f"Accept or decline the dispute on “{d.refund_request.contract.title}” by "
+                    f"{_when(d.response_due_at)}. If you do nothing, "
+                    f"{_money(d.amount, d.refund_request.currency)} is released to the "
+                    "freelancer."
+                ),
+                url=d.get_absolute_url(),
+            )
+            for d in disputes
+        ],
+        now=now,
+    )
+
+
+REMINDERS = {
+    "disputes.refund_request_reminders": deadlines.Reminder(
+        queryset=lambda: RefundRequest.objects.filter(status=RRStatus.OPEN).select_related(
+            "contract"
+        ),
+        due_field="response_due_at",
+        fields=REMINDER_FIELDS,
+        send=_remind_refund_requests,
+    ),
+    "disputes.client_answer_reminders": deadlines.Reminder(
+        queryset=lambda: Dispute.objects.filter(status=DStatus.AWAITING_CLIENT).select_related(
+            "refund_request__contract"
+        ),
+        due_field="response_due_at",
+        fields=REMINDER_FIELDS,
+        send=_remind_clients,
+    ),
+}
+for _name, _reminder in REMINDERS.items():
+    deadlines.register(_name)(
+        lambda *, now, batch_size, reminder=_reminder: deadlines.send_reminders(
+            reminder, now=now, batch_size=batch_size
+        )
+    )
+
+
+# --- Support cases -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def support_case_open(
+    *, milestone: Milestone, actor: User, description: str, files=(), now: datetime
+) -> SupportCase:
+    """The freelancer asks staff for help with work the client neither pays nor ends."""
+    text = (description or "").strip()
+    if not text:
+        message = "Describe the work you delivered and why payment is due."
+        raise InvalidInput(message, fields={"description": [message]})
+    uploads = list(files)
+    check_uploads(uploads)
+    milestone = contract_services.lock_milestone(milestone_id=milestone.pk)
+    contract = milestone.contract
+    _ensure_party(contract=contract, actor=actor, party="freelancer")
+    if contract.status != Contract.Status.ACTIVE or milestone.status not in (
+        Milestone.Status.FUNDED,
+        Milestone.Status.SUBMITTED,
+    ):
+        raise Conflict(
+            "A support case is for funded work on an active contract; an ended contract has "
+            "its refund request and dispute instead.",
+            code="not_active",
+        )
+    case = SupportCase.objects.create(
+        milestone=milestone, opened_by=actor, description=text, created_at=now
+    )
+    for upload in uploads:
+        _store_evidence(upload, actor=actor, now=now, support_case=case)
+    return case
+
+
+@transaction.atomic
+def support_case_close(*, case: SupportCase, actor: User, note: str, now: datetime) -> SupportCase:
+    """Staff close a support case with a note the freelancer can read."""
+    case = SupportCase.objects.select_for_update().get(pk=case.pk)
+    if not actor.is_staff:
+        raise NotAllowed()
+    if case.status != SupportCase.Status.OPEN:
+        raise Conflict("This support case is already closed.")
+    case.status, case.closed_at, case.staff_note = SupportCase.Status.CLOSED, now, note.strip()
+    case.save(update_fields=["status", "closed_at", "staff_note"])
+    notifications_send(
+        messages=[
+            Message(
+                user_id=case.opened_by_id,
+                kind="support_case_closed",
+                title=f"Support case #{case.pk} closed",
+                body=case.staff_note,
+                url=case.get_absolute_url(),
+            )
+        ],
+        now=now,
+    )
+    return case

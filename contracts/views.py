@@ -1,0 +1,365 @@
+"""Browser pages for contracts and milestones: server-rendered, every form works without JavaScript.
+
+Each action has its own URL, accepts only POST, finds its object through a selector that raises
+404 for anyone who is not a party, calls exactly one service with the clock read here, and sends
+the user back to the contract page with a message. A service's ``DomainError`` becomes an error
+message (and, when it names fields, errors on the re-rendered form); nothing has changed then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.views.decorators.http import require_POST
+
+from core.errors import DomainError
+
+from . import selectors, services
+from .forms import MilestoneForm, NewContractForm, ReleaseForm, SubmitWorkForm
+from .models import Contract, Milestone
+from .money import format_amount
+
+MilestoneStatus = Milestone.Status
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return f"{format_amount(amount, currency)} {currency}"
+
+
+def _when(moment: datetime) -> str:
+    """Format ``moment`` in the user's time zone, as the templates do."""
+    return date_format(timezone.localtime(moment), "j M Y, H:i T")
+
+
+# --- What each party does next ----------------------------------------------------------------
+
+# (status, role) -> (hint, whether the step is this user's to take)
+_NEXT_STEPS: dict[tuple[str, str], tuple[str, bool]] = {
+    (MilestoneStatus.PENDING, "client"): ("Fund", True),
+    (MilestoneStatus.PENDING, "freelancer"): ("Waiting for the client to fund", False),
+    (MilestoneStatus.FUNDED, "client"): ("Waiting for the freelancer's work", False),
+    (MilestoneStatus.FUNDED, "freelancer"): ("Submit work", True),
+    (MilestoneStatus.SUBMITTED, "client"): ("Release", True),
+    (MilestoneStatus.SUBMITTED, "freelancer"): ("Waiting for the client to release", False),
+}
+
+
+def next_step(*, contract: Contract, milestone: Milestone, role: str | None) -> tuple[str, bool]:
+    """Return the hint for the milestone's next step and whether it is ``role``'s to take."""
+    if contract.status != Contract.Status.ACTIVE or role is None:
+        return "", False
+    return _NEXT_STEPS.get((milestone.status, role), ("", False))
+
+
+@dataclass
+class MilestoneRow:
+    milestone: Milestone
+    hint: str
+    your_turn: bool
+
+
+@dataclass
+class ContractRow:
+    contract: Contract
+    role: str
+    other_party: object
+    milestones: list[MilestoneRow]
+
+    @property
+    def pending_count(self) -> int:
+        return sum(1 for row in self.milestones if row.your_turn)
+
+
+def _contract_row(contract: Contract, user) -> ContractRow:
+    role = contract.role_of(user)
+    return ContractRow(
+        contract=contract,
+        role=role,
+        other_party=contract.freelancer if role == "client" else contract.client,
+        milestones=[
+            MilestoneRow(m, *next_step(contract=contract, milestone=m, role=role))
+            for m in contract.milestones.all()
+        ],
+    )
+
+
+# --- Pages ------------------------------------------------------------------------------------
+
+
+@login_required
+def contract_history(request: HttpRequest) -> HttpResponse:
+    rows = [
+        _contract_row(contract, request.user)
+        for contract in selectors.contracts_for_user(user=request.user)
+    ]
+    return render(request, "contracts/history.html", {"rows": rows})
+
+
+@dataclass
+class MilestonePanel:
+    milestone: Milestone
+    hint: str
+    your_turn: bool
+    can_fund: bool = False
+    release_form: ReleaseForm | None = None
+    submit_form: SubmitWorkForm | None = None
+    submissions: list = field(default_factory=list)
+
+    @property
+    def has_actions(self) -> bool:
+        return bool(self.can_fund or self.release_form or self.submit_form)
+
+
+def _panel(
+    *, contract: Contract, milestone: Milestone, role: str | None, can_act: bool, bound: dict
+) -> MilestonePanel:
+    hint, your_turn = next_step(contract=contract, milestone=milestone, role=role)
+    panel = MilestonePanel(
+        milestone=milestone,
+        hint=hint,
+        your_turn=your_turn,
+        submissions=list(milestone.submissions.all()),
+    )
+    if not can_act or contract.status != Contract.Status.ACTIVE:
+        return panel
+    status = milestone.status
+    if role == "client":
+        panel.can_fund = status == MilestoneStatus.PENDING
+        if status in (MilestoneStatus.FUNDED, MilestoneStatus.SUBMITTED):
+            panel.release_form = bound.get(("release", milestone.pk)) or ReleaseForm(
+                auto_id=f"release-{milestone.pk}-%s",
+                held=_money(milestone.escrow_balance, contract.currency),
+            )
+    elif role == "freelancer" and status == MilestoneStatus.FUNDED:
+        panel.submit_form = bound.get(("submit", milestone.pk)) or SubmitWorkForm(
+            auto_id=f"submit-{milestone.pk}-%s"
+        )
+    return panel
+
+
+def _render_detail(
+    request: HttpRequest, *, pk: int, bound: dict | None = None, status: int = 200
+) -> HttpResponse:
+    """Render the contract page; ``bound`` holds forms to show with the user's input and errors."""
+    bound = bound or {}
+    contract = selectors.contract_detail_for_user(user=request.user, pk=pk)
+    role = contract.role_of(request.user)
+    can_act = not request.user.is_suspended
+    panels = [
+        _panel(contract=contract, milestone=m, role=role, can_act=can_act, bound=bound)
+        for m in contract.milestones.all()
+    ]
+    milestone_form = None
+    if can_act and role == "client" and contract.status == Contract.Status.ACTIVE:
+        milestone_form = bound.get(("milestone", None)) or MilestoneForm(currency=contract.currency)
+    context = {
+        "contract": contract,
+        "role": role,
+        "other_party": contract.freelancer if role == "client" else contract.client,
+        "panels": panels,
+        "milestone_form": milestone_form,
+        "total_escrow": sum((m.escrow_balance for m in contract.milestones.all()), Decimal(0)),
+    }
+    return render(request, "contracts/detail.html", context, status=status)
+
+
+@login_required
+def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_detail(request, pk=pk)
+
+
+@login_required
+def contract_new(request: HttpRequest) -> HttpResponse:
+    form = NewContractForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contract = services.contract_create(
+                client=request.user,
+                freelancer=form.cleaned_data["freelancer"],
+                title=form.cleaned_data["title"],
+                currency=form.cleaned_data["currency"],
+                now=timezone.now(),
+            )
+        except DomainError as exc:
+            _add_field_errors(form, exc)
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                f"Contract “{contract.title}” opened with {contract.freelancer}. "
+                "Add its first milestone below.",
+            )
+            return redirect(contract)
+    status = 400 if form.is_bound else 200
+    return render(request, "contracts/new.html", {"form": form}, status=status)
+
+
+# --- Actions ----------------------------------------------------------------------------------
+
+
+def _add_field_errors(form: forms.Form, exc: DomainError) -> None:
+    for name, errors in exc.fields.items():
+        form.add_error(name if name in form.fields else None, errors)
+
+
+def _failed(
+    request: HttpRequest,
+    exc: DomainError,
+    *,
+    contract_pk: int,
+    form: forms.Form | None = None,
+    key: tuple | None = None,
+) -> HttpResponse:
+    """Report a refused action: on the re-rendered form when it names fields, else by redirect."""
+    messages.error(request, exc.message)
+    if form is not None and exc.fields:
+        _add_field_errors(form, exc)
+        return _render_detail(request, pk=contract_pk, bound={key: form}, status=400)
+    return redirect("contracts:detail", pk=contract_pk)
+
+
+def _invalid(request: HttpRequest, *, contract_pk: int, form: forms.Form, key: tuple):
+    messages.error(request, "Please correct the errors below.")
+    return _render_detail(request, pk=contract_pk, bound={key: form}, status=400)
+
+
+@login_required
+@require_POST
+def milestone_new(request: HttpRequest, pk: int) -> HttpResponse:
+    contract = selectors.contract_get_for_user(user=request.user, pk=pk)
+    form = MilestoneForm(request.POST, currency=contract.currency)
+    key = ("milestone", None)
+    if not form.is_valid():
+        return _invalid(request, contract_pk=contract.pk, form=form, key=key)
+    try:
+        milestone = services.milestone_create(
+            contract=contract,
+            actor=request.user,
+            title=form.cleaned_data["title"],
+            description=form.cleaned_data["description"],
+            amount=form.cleaned_data["amount"],
+            due_date=form.cleaned_data["due_date"],
+            now=timezone.now(),
+        )
+    except DomainError as exc:
+        return _failed(request, exc, contract_pk=contract.pk, form=form, key=key)
+    messages.success(
+        request,
+        f"Added milestone “{milestone.title}” of {_money(milestone.amount, contract.currency)}. "
+        "Fund it to let the work start.",
+    )
+    return redirect(contract)
+
+
+@login_required
+@require_POST
+def milestone_fund(request: HttpRequest, pk: int) -> HttpResponse:
+    milestone = selectors.milestone_get_for_user(user=request.user, pk=pk)
+    contract = milestone.contract
+    try:
+        services.milestone_fund(milestone=milestone, actor=request.user, now=timezone.now())
+    except DomainError as exc:
+        return _failed(request, exc, contract_pk=contract.pk)
+    messages.success(
+        request,
+        f"Funded {_money(milestone.amount, contract.currency)} into escrow "
+        f"for “{milestone.title}”.",
+    )
+    return redirect(contract)
+
+
+@login_required
+@require_POST
+def milestone_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    milestone = selectors.milestone_get_for_user(user=request.user, pk=pk)
+    contract = milestone.contract
+    form = SubmitWorkForm(request.POST, request.FILES, auto_id=f"submit-{pk}-%s")
+    key = ("submit", milestone.pk)
+    if not form.is_valid():
+        return _invalid(request, contract_pk=contract.pk, form=form, key=key)
+    try:
+        submission = services.milestone_submit(
+            milestone=milestone,
+            actor=request.user,
+            message=form.cleaned_data["message"],
+            files=form.cleaned_data["files"],
+            now=timezone.now(),
+        )
+    except DomainError as exc:
+        return _failed(request, exc, contract_pk=contract.pk, form=form, key=key)
+    count = len(form.cleaned_data["files"])
+    attached = f" with {count} file{'s' if count != 1 else ''}" if count else ""
+    text = f"Submitted your work for “{milestone.title}”{attached}."
+    due_at = submission.milestone.auto_release_due_at
+    if due_at is not None:
+        text += (
+            f" Unless {contract.client} releases the payment or ends the contract first, it is "
+            f"released to you automatically on {_when(due_at)}."
+        )
+    messages.success(request, text)
+    return redirect(contract)
+
+
+@login_required
+@require_POST
+def milestone_release(request: HttpRequest, pk: int) -> HttpResponse:
+    milestone = selectors.milestone_get_for_user(user=request.user, pk=pk)
+    contract = milestone.contract
+    form = ReleaseForm(
+        request.POST,
+        auto_id=f"release-{pk}-%s",
+        held=_money(milestone.escrow_balance, contract.currency),
+    )
+    key = ("release", milestone.pk)
+    if not form.is_valid():
+        return _invalid(request, contract_pk=contract.pk, form=form, key=key)
+    try:
+        movement = services.milestone_release(
+            milestone=milestone,
+            actor=request.user,
+            amount=form.cleaned_data["amount"].strip() or None,
+            now=timezone.now(),
+        )
+    except DomainError as exc:
+        return _failed(request, exc, contract_pk=contract.pk, form=form, key=key)
+    released = sum(
+        (entry.amount for entry in movement.entries.all() if entry.amount > 0), Decimal(0)
+    )
+    left = selectors.milestone_get_for_user(user=request.user, pk=pk).escrow_balance
+    text = (
+        f"Released {_money(released, contract.currency)} to {contract.freelancer} "
+        f"for “{milestone.title}”."
+    )
+    if left:
+        text += f" {_money(left, contract.currency)} stays in escrow."
+    messages.success(request, text)
+    return redirect(contract)
+
+
+# --- Files ------------------------------------------------------------------------------------
+
+
+@login_required
+def submission_file(request: HttpRequest, pk: int) -> FileResponse:
+    """Send a submitted file, as an attachment, to the contract's parties and staff only."""
+    stored = selectors.submission_file_get_for_user(user=request.user, pk=pk)
+    try:
+        handle = stored.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The file is no longer stored.") from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=stored.name, content_type=stored.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response

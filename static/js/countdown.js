@@ -1,0 +1,35 @@
+// Keep every <time data-countdown datetime="..."> counting down; the server already rendered
+// the same text, so the page reads correctly without JavaScript.
+(function () {
+  "use strict";
+
+  function unit(n, word) {
+    return n + " " + word + (n === 1 ? "" : "s");
+  }
+
+  // The same wording as Django's |timeuntil: "13 days, 23 hours".
+  function remaining(ms) {
+    if (ms <= 0) return "now";
+    var minutes = Math.max(Math.floor(ms / 60000), 1);
+    var days = Math.floor(minutes / 1440);
+    var hours = Math.floor((minutes % 1440) / 60);
+    var mins = minutes % 60;
+    if (days > 0) return "in " + unit(days, "day") + (hours ? ", " + unit(hours, "hour") : "");
+    if (hours > 0) return "in " + unit(hours, "hour") + (mins ? ", " + unit(mins, "minute") : "");
+    return "in " + unit(mins, "minute");
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time[data-countdown]").forEach(function (el) {
+      var due = Date.parse(el.getAttribute("datetime"));
+      if (!isNaN(due)) el.textContent = remaining(due - now);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    tick();
+    setInterval(tick, 30000);
+  });
+  document.addEventListener("htmx:afterSettle", tick);
+})();

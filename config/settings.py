@@ -135,7 +135,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ROLE_PERMISSIONS = {
     "Mediation agents": ["contracts.view_*", "disputes.view_*", "mediation.view_*"],
     "Arbitrators": [
-        "contracts.view_*", "disputes.view_*", "mediation.view_*", "arbitration.view_*"
+        "contracts.view_*",
+        "disputes.view_*",
+        "mediation.view_*",
+        "arbitration.view_*",
     ],
     "Support": ["contracts.view_*", "disputes.view_*"],
 }
@@ -249,7 +252,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Milestone disputes API",
     "DESCRIPTION": (
         "Fixed-price contracts, escrowed milestones and their disputes. Amounts are decimal "
-        "strings; errors share one shape: {\"error\": {\"code\", \"message\", \"fields\"}}."
+        'strings; errors share one shape: {"error": {"code", "message", "fields"}}.'
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -1,0 +1,254 @@
+"""The JSON shapes of contracts, milestones, submitted work and balances.
+
+Output serializers only read: amounts leave as strings with exactly their currency's places
+("250.00", JPY "250") and times as ISO 8601 in UTC with "Z", whatever the viewer's time zone.
+Input serializers check only the shape of a request (types, required fields); the rules (is the
+amount positive, does the currency match, may this user act) live in ``contracts.services``, which
+every view calls with what the serializer accepted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from operator import attrgetter
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import User
+
+from .models import Contract, Milestone
+from .money import format_amount
+
+AMOUNT_EXAMPLE = "250.00"
+AMOUNT_HELP = (
+    'A decimal string with at most the currency\'s minor units, for example "250.00" '
+    '(JPY: "250"). JSON numbers are refused.'
+)
+CURRENCY_HELP = f"ISO 4217 code, one of {', '.join(sorted(settings.CURRENCIES))}."
+
+
+# --- Fields ---------------------------------------------------------------------------------
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """A time in UTC ("2026-11-30T09:00:00Z"), never in the viewer's own time zone."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("default_timezone", dt.UTC)
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+
+@extend_schema_field(
+    {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$", "example": "250.00"}
+)
+class MoneyField(serializers.Field):
+    """An amount read from the object, formatted with the places of the object's currency."""
+
+    def __init__(self, *, currency_source: str = "currency", **kwargs):
+        self.currency_getter = attrgetter(currency_source)
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance):
+        return super().get_attribute(instance), self.currency_getter(instance)
+
+    def to_representation(self, value):
+        amount, currency = value
+        return format_amount(amount, currency)
+
+
+@extend_schema_field(
+    {"type": "string", "format": "decimal", "pattern": r"^\d+(\.\d+)?$", "example": AMOUNT_EXAMPLE}
+)
+class AmountInputField(serializers.Field):
+    """An amount sent by the client: a string, passed as is to the service that parses it.
+
+    The currency (and so the number of places allowed) is the contract's, which only the service
+    knows; here we refuse what is not a string at all, so a float never reaches the money code.
+    """
+
+    default_error_messages = {
+        "not_a_string": 'Send the amount as a decimal string, for example "250.00".',
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", AMOUNT_HELP)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not data.strip():
+            raise serializers.ValidationError(
+                self.error_messages["not_a_string"], code="invalid_amount"
+            )
+        return data
+
+    def to_representation(self, value):  # pragma: no cover - input only
+        return value
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class FreelancerField(serializers.Field):
+    """The freelancer, named by username."""
+
+    default_error_messages = {"unknown": "There is no user with this username."}
+
+    def to_internal_value(self, data):
+        user = None
+        if isinstance(data, str) and data.strip():
+            user = User.objects.filter(username=data.strip(), is_active=True).first()
+        if user is None:
+            raise serializers.ValidationError(
+                self.error_messages["unknown"], code="invalid_freelancer"
+            )
+        return user
+
+    def to_representation(self, value):  # pragma: no cover - input only
+        return value.username
+
+
+# --- Output ---------------------------------------------------------------------------------
+
+
+class SubmissionFileSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True, help_text="The name the file was uploaded with.")
+    content_type = serializers.CharField(read_only=True)
+    size = serializers.IntegerField(read_only=True, help_text="In bytes.")
+    sha256 = serializers.CharField(read_only=True)
+
+
+class SubmissionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    submitted_by = serializers.CharField(source="submitted_by.username", read_only=True)
+    message = serializers.CharField(read_only=True)
+    submitted_at = UTCDateTimeField()
+    files = SubmissionFileSerializer(many=True, read_only=True)
+
+
+class DeadlineSerializer(serializers.Serializer):
+    kind = serializers.CharField(read_only=True)
+    due_at = UTCDateTimeField()
+    party = serializers.ChoiceField(
+        choices=["freelancer", "client", "agent", "arbitrator"], read_only=True
+    )
+
+
+class MilestoneSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    contract = serializers.IntegerField(source="contract_id", read_only=True)
+    title = serializers.CharField(read_only=True)
+    description = serializers.CharField(read_only=True)
+    amount = MoneyField()
+    currency = serializers.CharField(read_only=True)
+    escrow_balance = MoneyField(help_text="The money held in this milestone's escrow now.")
+    status = serializers.ChoiceField(choices=Milestone.Status.choices, read_only=True)
+    deadline = serializers.SerializerMethodField(
+        help_text=(
+            "The deadline that applies now, or null. While work is SUBMITTED: kind "
+            '"auto_release", the client\'s time to release or end the contract before the '
+            "escrow is released to the freelancer automatically."
+        )
+    )
+    due_date = serializers.DateField(read_only=True, allow_null=True)
+    created_at = UTCDateTimeField()
+    funded_at = UTCDateTimeField(allow_null=True)
+    submitted_at = UTCDateTimeField(allow_null=True)
+    released_at = UTCDateTimeField(allow_null=True)
+    closed_at = UTCDateTimeField(
+        allow_null=True, help_text="When the escrow was emptied for good (released, refunded…)."
+    )
+    submissions = SubmissionSerializer(many=True, read_only=True)
+
+    @extend_schema_field(DeadlineSerializer(allow_null=True))
+    def get_deadline(self, milestone) -> dict | None:
+        if milestone.status == Milestone.Status.SUBMITTED and milestone.auto_release_due_at:
+            deadline = {"kind": "auto_release", "due_at": milestone.auto_release_due_at}
+            return DeadlineSerializer({**deadline, "party": "client"}).data
+        return None
+
+
+class ContractSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    currency = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=Contract.Status.choices, read_only=True)
+    client = serializers.CharField(source="client.username", read_only=True)
+    freelancer = serializers.CharField(source="freelancer.username", read_only=True)
+    role = serializers.SerializerMethodField(help_text="The viewer's role on this contract.")
+    created_at = UTCDateTimeField()
+    ended_at = UTCDateTimeField(allow_null=True)
+    milestones = MilestoneSerializer(many=True, read_only=True)
+
+    @extend_schema_field(serializers.ChoiceField(choices=["client", "freelancer"]))
+    def get_role(self, contract) -> str | None:
+        return contract.role_of(self.context["request"].user)
+
+
+class BalanceSerializer(serializers.Serializer):
+    account = serializers.ChoiceField(
+        source="kind",
+        choices=[("FUNDING", "Funding source"), ("EARNINGS", "Earnings"), ("REFUNDS", "Refunds")],
+        read_only=True,
+        help_text=(
+            "FUNDING is the outside money the user paid in (negative by what they paid), "
+            "EARNINGS what was released to them, REFUNDS what was refunded to them."
+        ),
+    )
+    currency = serializers.CharField(read_only=True)
+    balance = MoneyField()
+
+
+# --- Input ----------------------------------------------------------------------------------
+
+
+class ContractCreateSerializer(serializers.Serializer):
+    freelancer = FreelancerField(help_text="The freelancer's username.")
+    title = serializers.CharField(max_length=200)
+    currency = serializers.CharField(max_length=3, help_text=CURRENCY_HELP)
+
+
+class MilestoneCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    amount = AmountInputField()
+    due_date = serializers.DateField(required=False, allow_null=True, default=None)
+    currency = serializers.CharField(
+        required=False,
+        max_length=3,
+        help_text="Optional: when sent, it must be the contract's currency.",
+    )
+
+
+class MilestoneFundSerializer(serializers.Serializer):
+    currency = serializers.CharField(
+        required=False,
+        max_length=3,
+        help_text="Optional: when sent, it must be the contract's currency.",
+    )
+
+
+class MilestoneSubmitSerializer(serializers.Serializer):
+    message = serializers.CharField(max_length=10_000)
+    files = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        default=list,
+        help_text="multipart/form-data only: the delivered files (PDF, PNG, JPEG, text or ZIP).",
+    )
+
+
+class MilestoneReleaseSerializer(serializers.Serializer):
+    amount = AmountInputField(
+        required=False,
+        allow_null=True,
+        help_text=f"Optional: omit (or null) to release all of the escrow. {AMOUNT_HELP}",
+    )
+    currency = serializers.CharField(
+        required=False,
+        max_length=3,
+        help_text="Optional: when sent, it must be the contract's currency.",
+    )

@@ -114,7 +114,13 @@ class EntryInline(ReadOnlyInline):
 @admin.register(LedgerTransaction)
 class LedgerTransactionAdmin(ReadOnlyAdmin):
     list_display = [
-        "id", "created_at", "kind", "currency", "total_moved", "milestone", "created_by"
+        "id",
+        "created_at",
+        "kind",
+        "currency",
+        "total_moved",
+        "milestone",
+        "created_by",
     ]
     list_filter = ["kind", "currency"]
     list_select_related = ["milestone", "created_by"]
@@ -122,8 +128,10 @@ class LedgerTransactionAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            _moved=Sum("entries__amount", filter=Q(entries__amount__gt=0))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_moved=Sum("entries__amount", filter=Q(entries__amount__gt=0)))
         )
 
     @admin.display(description="Amount moved")

@@ -39,9 +39,7 @@ def mixed_currency_entries() -> list[str]:
 
 
 def negative_balances() -> list[str]:
-    rows = (
-        Account.objects.exclude(kind=Account.Kind.FUNDING).filter(balance__lt=0).order_by("pk")
-    )
+    rows = Account.objects.exclude(kind=Account.Kind.FUNDING).filter(balance__lt=0).order_by("pk")
     return [f"{row} has a negative balance {row.balance}" for row in rows]
 
 

@@ -128,9 +128,7 @@ def post_many(*, movements: Sequence[Movement], now: datetime) -> list[LedgerTra
                 changes[leg.account.pk] = changes.get(leg.account.pk, Decimal(0)) + leg.amount
         locked = {
             account.pk: account
-            for account in Account.objects.select_for_update()
-            .filter(pk__in=changes)
-            .order_by("pk")
+            for account in Account.objects.select_for_update().filter(pk__in=changes).order_by("pk")
         }
         for pk, change in changes.items():
             account = locked[pk]

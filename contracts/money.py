@@ -46,7 +46,7 @@ def parse_amount(
 
     places = currency_places(currency)
     if isinstance(value, (bool, float)):
-        raise invalid("Send the amount as a decimal string, for example \"250.00\".")
+        raise invalid('Send the amount as a decimal string, for example "250.00".')
     if isinstance(value, Decimal):
         amount = value
     elif isinstance(value, int):
@@ -91,9 +91,7 @@ def allocate(total: Decimal, weights: list[int], *, currency: str) -> list[Decim
         raise ValueError("weights must be non-negative and not all zero")
     unit = quantum(currency)
     weight_sum = sum(weights)
-    shares = [
-        (total * w / weight_sum).quantize(unit, rounding=ROUND_DOWN) for w in weights
-    ]
+    shares = [(total * w / weight_sum).quantize(unit, rounding=ROUND_DOWN) for w in weights]
     leftover = int((total - sum(shares)) / unit)
     for index in range(leftover):
         shares[index % len(shares)] += unit

@@ -364,9 +364,7 @@ def contract_end(
         target=Contract.Status.ENDED,
     )
     milestones = list(
-        Milestone.objects.select_for_update(of=("self",))
-        .filter(contract=contract)
-        .order_by("pk")
+        Milestone.objects.select_for_update(of=("self",)).filter(contract=contract).order_by("pk")
     )
     escrows = {
         a.pk: a for a in Account.objects.filter(pk__in=[m.escrow_account_id for m in milestones])

@@ -96,9 +96,7 @@ def reminders_already_covered(
     A deadline only 48 hours away needs no "48 hours left" reminder: the notice that set it says
     so already. ``fields`` maps hours-before to the "sent at" column, as in :class:`Reminder`.
     """
-    return {
-        field: now for hours, field in fields.items() if due_at - now <= timedelta(hours=hours)
-    }
+    return {field: now for hours, field in fields.items() if due_at - now <= timedelta(hours=hours)}
 
 
 def send_reminders(reminder: Reminder, *, now: datetime, batch_size: int) -> int:

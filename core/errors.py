@@ -62,7 +62,8 @@ class IllegalTransition(Conflict):
         self.current = current
         self.target = target
         super().__init__(
-            message or f"This {model} is {current.replace('_', ' ').lower()}; "
+            message
+            or f"This {model} is {current.replace('_', ' ').lower()}; "
             f"it cannot become {target.replace('_', ' ').lower()}.",
         )
 

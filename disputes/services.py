@@ -118,9 +118,7 @@ def contract_end(
         contract=contract, actor=actor, payments=payments, now=now
     )
     due_at = now + settings.REFUND_REQUEST_RESPONSE_PERIOD
-    covered = deadlines.reminders_already_covered(
-        due_at=due_at, now=now, fields=REMINDER_FIELDS
-    )
+    covered = deadlines.reminders_already_covered(due_at=due_at, now=now, fields=REMINDER_FIELDS)
     requests = RefundRequest.objects.bulk_create(
         RefundRequest(
             milestone=h.milestone,
@@ -251,8 +249,13 @@ def refund_requests_refund(
         else:
             body = "The freelancer did not answer the refund request in time."
         messages.append(
-            Message(user_id=contract.client_id, kind="refunded", title=title, body=body,
-                    url=r.get_absolute_url())
+            Message(
+                user_id=contract.client_id,
+                kind="refunded",
+                title=title,
+                body=body,
+                url=r.get_absolute_url(),
+            )
         )
         if actor is None:
             messages.append(
@@ -298,9 +301,7 @@ def refund_requests_expire(*, now: datetime, batch_size: int) -> int:
 # --- Filing a dispute ------------------------------------------------------------------------
 
 
-def _clean_filing(
-    *, fields: Mapping[str, object], request: RefundRequest
-) -> dict[str, object]:
+def _clean_filing(*, fields: Mapping[str, object], request: RefundRequest) -> dict[str, object]:
     """Validate the filing fields present in ``fields``; return them cleaned."""
     cleaned: dict[str, object] = {}
     errors: dict[str, list[str]] = {}
@@ -440,9 +441,7 @@ def dispute_submit(*, dispute: Dispute, actor: User, now: datetime) -> Dispute:
     _transition(RefundRequest.TRANSITIONS, request, RRStatus.DISPUTED, "refund request")
 
     due_at = now + settings.DISPUTE_CLIENT_RESPONSE_PERIOD
-    covered = deadlines.reminders_already_covered(
-        due_at=due_at, now=now, fields=REMINDER_FIELDS
-    )
+    covered = deadlines.reminders_already_covered(due_at=due_at, now=now, fields=REMINDER_FIELDS)
     dispute.status = DStatus.AWAITING_CLIENT
     dispute.submitted_at = now
     dispute.response_due_at = due_at
@@ -617,8 +616,10 @@ def disputes_settle_on_client_answer(
     for d in disputes:
         contract = milestones[d.milestone_id].contract
         currency = d.refund_request.currency
-        why = "The client accepted the dispute." if actor else (
-            "The client did not answer the dispute in time."
+        why = (
+            "The client accepted the dispute."
+            if actor
+            else ("The client did not answer the dispute in time.")
         )
         body = (
             f"{why} {_money(d.to_freelancer, currency)} was released to the freelancer and "

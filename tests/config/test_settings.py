@@ -46,7 +46,9 @@ class TestProductionSettings:
     )
     def test_switches_on_the_hardening(self, name):
         result = manage(
-            "shell", "-c", f"from django.conf import settings; print(settings.{name})",
+            "shell",
+            "-c",
+            f"from django.conf import settings; print(settings.{name})",
             env=PRODUCTION,
         )
 

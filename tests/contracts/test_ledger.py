@@ -75,7 +75,10 @@ class TestPost:
             ledger.post(
                 kind=LedgerTransaction.Kind.REFUND,
                 currency="USD",
-                legs=[ledger.Leg(accounts[0], Decimal("-1.00")), ledger.Leg(euros, Decimal("1.00"))],
+                legs=[
+                    ledger.Leg(accounts[0], Decimal("-1.00")),
+                    ledger.Leg(euros, Decimal("1.00")),
+                ],
                 now=now,
             )
 
@@ -170,7 +173,8 @@ class TestCheckLedger:
             )
             planted = LedgerTransaction.objects.get(memo="planted")
             cursor.execute(
-                "INSERT INTO contracts_entry (transaction_id, account_id, amount) VALUES (%s, %s, %s)",
+                "INSERT INTO contracts_entry (transaction_id, account_id, amount)"
+                " VALUES (%s, %s, %s)",
                 [planted.pk, milestone.escrow_account_id, "5.00"],
             )
             cursor.execute(
@@ -208,7 +212,9 @@ class TestCheckLedger:
 
         err = capsys.readouterr().err
         assert "FAIL no account but a funding source is below zero" in err
-        assert f"Account #{milestone.escrow_account_id} Milestone escrow (USD) has a negative" in err
+        assert (
+            f"Account #{milestone.escrow_account_id} Milestone escrow (USD) has a negative" in err
+        )
 
 
 class TestPostMany:
@@ -248,7 +254,10 @@ class TestPostMany:
         refunds = ledger.account_get_or_create(
             kind=Account.Kind.REFUNDS, currency="USD", owner=contract.client, now=now
         )
-        legs = [ledger.Leg(milestone.escrow_account, Decimal("-60.00")), ledger.Leg(refunds, Decimal("60.00"))]
+        legs = [
+            ledger.Leg(milestone.escrow_account, Decimal("-60.00")),
+            ledger.Leg(refunds, Decimal("60.00")),
+        ]
         before = LedgerTransaction.objects.count()
 
         with pytest.raises(ledger.InsufficientFunds), transaction.atomic():

@@ -51,9 +51,12 @@ class TestTheDatabaseRefusesToChangeLedgerRows:
     def test_rejects_an_update_or_delete_written_in_sql(self, contract, statement):
         make_milestone(contract, funded=True)
 
-        with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(statement)
+        with (
+            pytest.raises(IntegrityError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
 
         assert Entry.objects.count() == 2
         assert LedgerTransaction.objects.get().memo.startswith("Fund milestone")

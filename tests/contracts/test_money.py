@@ -9,7 +9,13 @@ from core.errors import InvalidInput
 class TestParseAmount:
     @pytest.mark.parametrize(
         ("value", "expected"),
-        [("250", "250.00"), ("250.5", "250.50"), (" 0.01 ", "0.01"), (Decimal("3.10"), "3.10"), (7, "7.00")],
+        [
+            ("250", "250.00"),
+            ("250.5", "250.50"),
+            (" 0.01 ", "0.01"),
+            (Decimal("3.10"), "3.10"),
+            (7, "7.00"),
+        ],
     )
     def test_accepts_exact_amounts(self, value, expected):
         assert parse_amount(value, currency="USD") == Decimal(expected)

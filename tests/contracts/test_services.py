@@ -42,7 +42,10 @@ class TestContractCreate:
     def test_rejects_hiring_yourself(self, client_user):
         with pytest.raises(InvalidInput) as error:
             services.contract_create(
-                client=client_user, freelancer=client_user, title="x", currency="USD",
+                client=client_user,
+                freelancer=client_user,
+                title="x",
+                currency="USD",
                 now=timezone.now(),
             )
 
@@ -53,7 +56,10 @@ class TestContractCreate:
     def test_rejects_an_unknown_currency(self, client_user, freelancer, currency):
         with pytest.raises(InvalidInput) as error:
             services.contract_create(
-                client=client_user, freelancer=freelancer, title="x", currency=currency,
+                client=client_user,
+                freelancer=freelancer,
+                title="x",
+                currency=currency,
                 now=timezone.now(),
             )
 
@@ -63,7 +69,10 @@ class TestContractCreate:
     def test_rejects_an_empty_title(self, client_user, freelancer):
         with pytest.raises(InvalidInput):
             services.contract_create(
-                client=client_user, freelancer=freelancer, title="   ", currency="USD",
+                client=client_user,
+                freelancer=freelancer,
+                title="   ",
+                currency="USD",
                 now=timezone.now(),
             )
 
@@ -71,7 +80,10 @@ class TestContractCreate:
 class TestMilestoneCreate:
     def test_adds_a_milestone_awaiting_funding_with_an_empty_escrow(self, contract):
         milestone = services.milestone_create(
-            contract=contract, actor=contract.client, title="Wireframes", amount="120.50",
+            contract=contract,
+            actor=contract.client,
+            title="Wireframes",
+            amount="120.50",
             now=timezone.now(),
         )
 
@@ -98,7 +110,10 @@ class TestMilestoneCreate:
     def test_rejects_a_bad_amount(self, contract, amount, message):
         with pytest.raises(InvalidInput) as error:
             services.milestone_create(
-                contract=contract, actor=contract.client, title="x", amount=amount,
+                contract=contract,
+                actor=contract.client,
+                title="x",
+                amount=amount,
                 now=timezone.now(),
             )
 
@@ -109,8 +124,12 @@ class TestMilestoneCreate:
     def test_rejects_an_amount_in_another_currency(self, contract):
         with pytest.raises(InvalidInput) as error:
             services.milestone_create(
-                contract=contract, actor=contract.client, title="x", amount="10.00",
-                currency="EUR", now=timezone.now(),
+                contract=contract,
+                actor=contract.client,
+                title="x",
+                amount="10.00",
+                currency="EUR",
+                now=timezone.now(),
             )
 
         assert error.value.code == "currency_mismatch"
@@ -119,19 +138,28 @@ class TestMilestoneCreate:
     def test_rejects_the_freelancer_adding_a_milestone(self, contract):
         with pytest.raises(services.NotTheClient):
             services.milestone_create(
-                contract=contract, actor=contract.freelancer, title="x", amount="10.00",
+                contract=contract,
+                actor=contract.freelancer,
+                title="x",
+                amount="10.00",
                 now=timezone.now(),
             )
 
     def test_a_zero_decimal_currency_takes_whole_amounts_only(self, client_user, freelancer):
         contract = services.contract_create(
-            client=client_user, freelancer=freelancer, title="x", currency="JPY",
+            client=client_user,
+            freelancer=freelancer,
+            title="x",
+            currency="JPY",
             now=timezone.now(),
         )
 
         with pytest.raises(InvalidInput) as error:
             services.milestone_create(
-                contract=contract, actor=client_user, title="x", amount="100.50",
+                contract=contract,
+                actor=client_user,
+                title="x",
+                amount="100.50",
                 now=timezone.now(),
             )
         milestone = services.milestone_create(
@@ -155,7 +183,10 @@ class TestMilestoneFund:
         assert milestone.funded_at is not None
         assert movement.kind == LedgerTransaction.Kind.FUNDING
         legs = {e.account.kind: e.amount for e in movement.entries.select_related("account")}
-        assert legs == {Account.Kind.FUNDING: Decimal("-500.00"), Account.Kind.ESCROW: Decimal("500.00")}
+        assert legs == {
+            Account.Kind.FUNDING: Decimal("-500.00"),
+            Account.Kind.ESCROW: Decimal("500.00"),
+        }
 
     def test_rejects_funding_twice(self, contract):
         milestone = make_milestone(contract, funded=True)
@@ -215,8 +246,11 @@ class TestMilestoneSubmit:
         upload = SimpleUploadedFile("report.pdf", b"%PDF-1.7\n...", content_type="application/pdf")
 
         submission = services.milestone_submit(
-            milestone=milestone, actor=contract.freelancer, message="Done, see the report.",
-            files=[upload], now=timezone.now(),
+            milestone=milestone,
+            actor=contract.freelancer,
+            message="Done, see the report.",
+            files=[upload],
+            now=timezone.now(),
         )
 
         milestone.refresh_from_db()
@@ -268,8 +302,11 @@ class TestMilestoneSubmit:
 
         with pytest.raises(InvalidInput) as error:
             services.milestone_submit(
-                milestone=milestone, actor=contract.freelancer, message="x",
-                files=[disguised], now=timezone.now(),
+                milestone=milestone,
+                actor=contract.freelancer,
+                message="x",
+                files=[disguised],
+                now=timezone.now(),
             )
 
         milestone.refresh_from_db()
@@ -334,7 +371,9 @@ class TestMilestoneRelease:
         milestone = make_milestone(contract)
 
         with pytest.raises(IllegalTransition):
-            services.milestone_release(milestone=milestone, actor=contract.client, now=timezone.now())
+            services.milestone_release(
+                milestone=milestone, actor=contract.client, now=timezone.now()
+            )
 
         assert ledger_rows() == (0, 0)
 
@@ -356,7 +395,10 @@ class TestMilestoneRelease:
 
         with pytest.raises(InvalidInput) as error:
             services.milestone_release(
-                milestone=milestone, actor=contract.client, amount="10.00", currency="EUR",
+                milestone=milestone,
+                actor=contract.client,
+                amount="10.00",
+                currency="EUR",
                 now=timezone.now(),
             )
 
@@ -366,7 +408,10 @@ class TestMilestoneRelease:
     def test_a_user_can_be_client_on_one_contract_and_freelancer_on_another(self, contract):
         other_client = UserFactory()
         reverse = services.contract_create(
-            client=other_client, freelancer=contract.client, title="Reverse", currency="USD",
+            client=other_client,
+            freelancer=contract.client,
+            title="Reverse",
+            currency="USD",
             now=timezone.now(),
         )
         milestone = make_milestone(reverse, funded=True)

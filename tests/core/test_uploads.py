@@ -35,7 +35,12 @@ class TestCheckUpload:
 
     @pytest.mark.parametrize(
         "content",
-        [b"MZ\x90\x00binary", b"\x7fELF\x02\x01\x01", b"text with a NUL \x00 inside", b"\xff\xfe\xfa"],
+        [
+            b"MZ\x90\x00binary",
+            b"\x7fELF\x02\x01\x01",
+            b"text with a NUL \x00 inside",
+            b"\xff\xfe\xfa",
+        ],
     )
     def test_refuses_other_content(self, content):
         with pytest.raises(InvalidInput) as error:

@@ -1,0 +1,118 @@
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.html import format_html
+
+from contracts.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.errors import DomainError
+
+from . import services
+from .models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
+
+
+class TimelineInline(ReadOnlyInline):
+    model = TimelineEvent
+    fk_name = "dispute"
+    fields = ["at", "kind", "actor", "amounts", "note", "deadline_party", "deadline_due_at"]
+    readonly_fields = fields
+    show_change_link = False
+    ordering = ["at", "pk"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+class RequestTimelineInline(TimelineInline):
+    fk_name = "refund_request"
+
+
+class EvidenceInline(ReadOnlyInline):
+    model = Evidence
+    fields = ["name", "uploaded_by", "uploaded_at", "size", "sha256", "download"]
+    readonly_fields = fields
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("uploaded_by")
+
+    @admin.display(description="File")
+    def download(self, obj):
+        return format_html('<a href="{}">Download</a>', obj.get_absolute_url())
+
+
+class SupportEvidenceInline(EvidenceInline):
+    fk_name = "support_case"
+
+
+@admin.register(RefundRequest)
+class RefundRequestAdmin(ReadOnlyAdmin):
+    list_display = ["id", "contract", "amount", "currency", "status", "response_due_at"]
+    list_filter = ["status", "currency"]
+    search_fields = ["contract__title", "contract__client__username"]
+    list_select_related = ["contract"]
+    date_hierarchy = "created_at"
+    inlines = [RequestTimelineInline]
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdmin):
+    list_display = ["id", "milestone", "amount", "status", "outcome", "submitted_at", "deadline"]
+    list_filter = ["status", "outcome", "reason"]
+    search_fields = ["milestone__title", "milestone__contract__title"]
+    list_select_related = ["milestone", "refund_request"]
+    date_hierarchy = "created_at"
+    inlines = [EvidenceInline, TimelineInline]
+
+    @admin.display(description="Deadline now")
+    def deadline(self, obj):
+        current = obj.current_deadline()
+        if current is None:
+            return "—"
+        return f"{current.party}: {current.due_at:%Y-%m-%d %H:%M} UTC"
+
+
+class CloseCaseForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea, label="Note to the freelancer", help_text="Required."
+    )
+
+
+@admin.register(SupportCase)
+class SupportCaseAdmin(ReadOnlyAdmin):
+    list_display = ["id", "milestone", "opened_by", "status", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["milestone", "opened_by"]
+    inlines = [SupportEvidenceInline]
+    actions = ["close_cases"]
+
+    @admin.action(description="Close the selected support cases with a note")
+    def close_cases(self, request, queryset):
+        form = CloseCaseForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            closed = 0
+            for case in queryset.order_by("pk"):
+                try:
+                    services.support_case_close(
+                        case=case,
+                        actor=request.user,
+                        note=form.cleaned_data["note"],
+                        now=timezone.now(),
+                    )
+                    closed += 1
+                except DomainError as error:
+                    self.message_user(request, f"{case}: {error.message}", messages.ERROR)
+            self.message_user(request, f"Closed {closed} support case(s).", messages.SUCCESS)
+            return None
+        return render(
+            request,
+            "admin/disputes/close_support_cases.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Close support cases",
+                "cases": queryset,
+                "form": form,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )

@@ -2,6 +2,7 @@
 
 from collections import Counter
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.core.management import call_command
@@ -37,10 +38,13 @@ class TestClientAnswerAgainstTheSweep:
             due = dispute.response_due_at
 
             accept, sweep = run_at_once(
-                lambda d=dispute, c=contract: services.dispute_accept(
-                    dispute=d, actor=c.client, now=due - MICROSECOND
+                partial(
+                    services.dispute_accept,
+                    dispute=dispute,
+                    actor=contract.client,
+                    now=due - MICROSECOND,
                 ),
-                lambda: services.disputes_expire_client_answer(now=due, batch_size=100),
+                partial(services.disputes_expire_client_answer, now=due, batch_size=100),
             )
 
             dispute.refresh_from_db()
@@ -73,10 +77,13 @@ class TestFreelancerAnswerAgainstTheSweep:
             due = request.response_due_at
 
             accept, sweep = run_at_once(
-                lambda r=request, c=contract: services.refund_request_accept(
-                    refund_request=r, actor=c.freelancer, now=due - MICROSECOND
+                partial(
+                    services.refund_request_accept,
+                    refund_request=request,
+                    actor=contract.freelancer,
+                    now=due - MICROSECOND,
                 ),
-                lambda: services.refund_requests_expire(now=due, batch_size=100),
+                partial(services.refund_requests_expire, now=due, batch_size=100),
             )
 
             request.refresh_from_db()

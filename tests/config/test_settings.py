@@ -66,5 +66,5 @@ class TestLocalDefaults:
         result = manage("shell", "-c", code, env=env)
 
         assert result.stdout.strip().splitlines()[-1] == (
-            "django.db.backends.sqlite3 filesystem:// True"
+            "django.db.backends.sqlite3 filesystem://localhost// True"
         ), result.stderr

@@ -1,0 +1,165 @@
+"""Create demo users and contracts in every stage so far; safe to run again.
+
+It lives in the highest app that has stages to show, because it drives every app below it.
+"""
+
+from datetime import timedelta
+
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Role, User
+from contracts import services as contracts
+from contracts.models import Contract
+from disputes import services as disputes
+
+DEMO_USERS = [
+    # username, password, role group, is_staff, is_superuser
+    ("client", "client-demo-pass", None, False, False),
+    ("freelancer", "freelancer-demo-pass", None, False, False),
+    ("agent", "agent-demo-pass", Role.MEDIATION_AGENT, True, False),
+    ("arbitrator", "arbitrator-demo-pass", Role.ARBITRATOR, True, False),
+    ("admin", "admin-demo-pass", None, True, True),
+]
+
+# title, currency, [(milestone, amount, stage)], what happens after: None or an ending.
+PLANS = [
+    (
+        "Company website",
+        "USD",
+        [
+            ("Wireframes", "500.00", "released"),
+            ("Visual design", "750.00", "submitted"),
+            ("Front-end build", "1200.00", "funded"),
+            ("Launch support", "300.00", "pending"),
+        ],
+        None,
+    ),
+    ("Mobile app prototype", "EUR", [("Clickable prototype", "1000.00", "partly released")], None),
+    (
+        "Brand guidelines",
+        "GBP",
+        [("Logo and palette", "400.00", "funded"), ("Guideline PDF", "250.00", "pending")],
+        None,
+    ),
+    ("Product photos", "USD", [("Twenty product shots", "600.00", "overdue review")], None),
+    ("Landing page copy", "USD", [("Copy for five sections", "400.00", "funded")], "refund"),
+    ("Illustrations", "USD", [("Six spot illustrations", "900.00", "submitted")], "dispute"),
+    ("Data migration", "EUR", [("Migration script", "1500.00", "submitted")], "declined"),
+    ("SEO audit", "USD", [("Audit report", "300.00", "funded")], "refund accepted"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo users (passwords printed) and contracts in every stage."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        users = {}
+        for username, password, role, is_staff, is_superuser in DEMO_USERS:
+            user, _ = User.objects.get_or_create(
+                username=username,
+                defaults={"email": f"{username}@example.com", "time_zone": "Europe/Berlin"},
+            )
+            user.set_password(password)  # the printed password always works
+            user.is_staff = is_staff
+            user.is_superuser = is_superuser
+            user.save()
+            if role:
+                user.groups.add(Group.objects.get_or_create(name=role.value)[0])
+            users[username] = user
+
+        created = 0
+        for plan in PLANS:
+            created += self._contract(users["client"], users["freelancer"], *plan)
+
+        self.stdout.write("Demo users (username / password):")
+        for username, password, role, _, _ in DEMO_USERS:
+            label = f"  ({role.value})" if role else ""
+            self.stdout.write(f"  {username:<11} {password}{label}")
+        total = Contract.objects.filter(client=users["client"]).count()
+        self.stdout.write(f"Demo contracts: {created} created, {total} in all.")
+
+    def _contract(self, client, freelancer, title, currency, milestones, ending) -> int:
+        if Contract.objects.filter(client=client, freelancer=freelancer, title=title).exists():
+            return 0
+        now = timezone.now()
+        start = now - timedelta(days=12)
+        contract = contracts.contract_create(
+            client=client, freelancer=freelancer, title=title, currency=currency, now=start
+        )
+        created = []
+        for index, (name, amount, stage) in enumerate(milestones):
+            milestone = contracts.milestone_create(
+                contract=contract,
+                actor=client,
+                title=name,
+                description=f"{name} for {title.lower()}, as agreed in the proposal.",
+                amount=amount,
+                due_date=(now + timedelta(days=14 * (index + 1))).date(),
+                now=start,
+            )
+            created.append(milestone)
+            if stage == "pending":
+                continue
+            contracts.milestone_fund(milestone=milestone, actor=client, now=start)
+            if stage in {"submitted", "released", "overdue review"}:
+                contracts.milestone_submit(
+                    milestone=milestone,
+                    actor=freelancer,
+                    message=f"{name} is done: please review.",
+                    # Submitted 12 days ago: the automatic release is 2 days away.
+                    now=start if stage == "overdue review" else now - timedelta(days=1),
+                )
+            if stage == "released":
+                contracts.milestone_release(milestone=milestone, actor=client, now=now)
+            if stage == "partly released":
+                contracts.milestone_release(
+                    milestone=milestone, actor=client, amount="400.00", now=now
+                )
+
+        if ending is None:
+            return 1
+        first = created[0]
+        half = str(first.amount / 4)
+        (request,) = disputes.contract_end(
+            contract=contract, actor=client, payments={first.pk: half}, now=now
+        )
+        if ending == "refund accepted":
+            disputes.refund_request_accept(refund_request=request, actor=freelancer, now=now)
+        if ending in {"dispute", "declined"}:
+            dispute = disputes.dispute_start(
+                refund_request=request,
+                actor=freelancer,
+                feedback_rating=2,
+                feedback_comment="Friendly at first, then stopped answering about payment.",
+                reason="NON_PAYMENT",
+                description=(
+                    "The milestone asked for the deliverables listed in the proposal; all of "
+                    "them were delivered on time, and the client confirmed receipt in chat."
+                ),
+                amount=str(request.amount),
+                now=now,
+            )
+            disputes.evidence_add(
+                dispute=dispute,
+                actor=freelancer,
+                file=SimpleUploadedFile(
+                    "delivery-log.txt",
+                    b"2026-11-02 delivered all files\n2026-11-03 client: thanks!\n",
+                ),
+                description="Delivery log",
+                now=now,
+            )
+            disputes.dispute_submit(dispute=dispute, actor=freelancer, now=now)
+            if ending == "declined":
+                disputes.dispute_decline(
+                    dispute=dispute,
+                    actor=client,
+                    reason="Two of the deliverables were drafts, not final files.",
+                    now=now,
+                )
+        return 1

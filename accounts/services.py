@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from core.errors import NotAllowed
+from core.errors import InvalidInput, NotAllowed
 
 from .models import Notification, User
 
@@ -73,3 +73,39 @@ def notification_mark_read(*, notification: Notification, user: User, now: datet
 @transaction.atomic
 def notifications_mark_all_read(*, user: User, now: datetime) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=now)
+
+
+@transaction.atomic
+def user_suspend(*, user: User, actor: User, reason: str, now: datetime) -> User:
+    """Suspend an account that ignores its obligations: it may log in and read, not act."""
+    if not actor.is_staff:
+        raise NotAllowed("Only staff suspend accounts.")
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidInput("Give the reason for the suspension.", fields={"reason": ["Required."]})
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.suspended_at is None:
+        user.suspended_at, user.suspension_reason = now, text
+        user.save(update_fields=["suspended_at", "suspension_reason"])
+        notifications_send(
+            messages=[
+                Message(
+                    user_id=user.pk,
+                    kind="account_suspended",
+                    title="Your account is suspended",
+                    body=f"You can still log in and read, but not take actions. Reason: {text}",
+                )
+            ],
+            now=now,
+        )
+    return user
+
+
+@transaction.atomic
+def user_reinstate(*, user: User, actor: User, now: datetime) -> User:
+    """Lift a suspension."""
+    if not actor.is_staff:
+        raise NotAllowed("Only staff reinstate accounts.")
+    User.objects.filter(pk=user.pk).update(suspended_at=None, suspension_reason="")
+    user.refresh_from_db()
+    return user

@@ -102,6 +102,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.inbox",
             ],
         },
     },
@@ -194,6 +195,17 @@ DISPUTE_CLIENT_RESPONSE_PERIOD = env_duration("DISPUTE_CLIENT_RESPONSE_PERIOD", 
 AUTO_RELEASE_PERIOD = env_duration("AUTO_RELEASE_PERIOD", "14d")
 # The agents' service level for proposing a resolution after a decline (shown, not enforced).
 MEDIATION_SERVICE_LEVEL = env_duration("MEDIATION_SERVICE_LEVEL", "2d")
+# The parties' time to accept or reject a mediation agent's proposed resolution.
+RESOLUTION_RESPONSE_PERIOD = env_duration("RESOLUTION_RESPONSE_PERIOD", "2d")
+# After a Notice of Non-Resolution: each party's time to agree to arbitration and pay its fee.
+ARBITRATION_WINDOW_PERIOD = env_duration("ARBITRATION_WINDOW_PERIOD", "7d")
+# Each party's arbitration fee: a fixed amount plus a percentage of the disputed escrow R, in
+# the dispute's currency, rounded down to the currency's unit.
+ARBITRATION_FEE_FIXED = os.environ.get("ARBITRATION_FEE_FIXED", "50.00")
+ARBITRATION_FEE_PERCENT = os.environ.get("ARBITRATION_FEE_PERCENT", "0")
+# Small claims: below this amount (in the dispute's currency) the agent's decision is binding.
+SMALL_CLAIMS_ENABLED = env_bool("SMALL_CLAIMS_ENABLED", False)
+SMALL_CLAIMS_LIMIT = os.environ.get("SMALL_CLAIMS_LIMIT", "100.00")
 # How often the deadline sweep runs, and how many rows each of its transactions handles.
 DEADLINE_SWEEP_INTERVAL = env_duration("DEADLINE_SWEEP_INTERVAL", "60s")
 DEADLINE_SWEEP_BATCH_SIZE = int(os.environ.get("DEADLINE_SWEEP_BATCH_SIZE", "500"))
@@ -262,6 +274,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets shared by several components, or with names too generic to stay unique.
+    "ENUM_NAME_OVERRIDES": {
+        "ContractStatusEnum": "contracts.models.Contract.Status",
+        "RefundRequestStatusEnum": "disputes.models.RefundRequest.Status",
+        "DisputeStatusEnum": "disputes.models.Dispute.Status",
+        "DisputeReasonEnum": "disputes.models.Dispute.Reason",
+        "DisputeOutcomeEnum": "disputes.models.Dispute.Outcome",
+        "SupportCaseStatusEnum": "disputes.models.SupportCase.Status",
+        "TimelineEventKindEnum": "disputes.models.TimelineEvent.Kind",
+    },
 }
 IDEMPOTENCY_KEY_TTL = timedelta(hours=int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "48")))
 

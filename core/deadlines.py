@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -32,6 +32,11 @@ logger = logging.getLogger(__name__)
 
 Sweep = Callable[..., int]
 _sweeps: dict[str, Sweep] = {}
+
+
+def when(moment: datetime) -> str:
+    """A deadline as written in notifications and timeline notes: "2026-11-30 09:00 UTC"."""
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def register(name: str) -> Callable[[Sweep], Sweep]:

@@ -102,17 +102,37 @@ class Dispute(models.Model):
         DRAFT = "DRAFT", "Draft"
         AWAITING_CLIENT = "AWAITING_CLIENT", "Waiting for the client"
         IN_MEDIATION = "IN_MEDIATION", "In mediation"
+        RESOLUTION_PROPOSED = "RESOLUTION_PROPOSED", "Resolution proposed"
+        ARBITRATION_WINDOW = "ARBITRATION_WINDOW", "Not resolved: arbitration window open"
+        IN_ARBITRATION = "IN_ARBITRATION", "In arbitration"
         CLOSED = "CLOSED", "Closed"
         LAPSED = "LAPSED", "Not submitted in time"
 
     TRANSITIONS = {
         Status.DRAFT: frozenset({Status.AWAITING_CLIENT, Status.LAPSED}),
         Status.AWAITING_CLIENT: frozenset({Status.IN_MEDIATION, Status.CLOSED}),
-        Status.IN_MEDIATION: frozenset({Status.CLOSED}),
+        # Closing straight from mediation: a binding small-claims decision.
+        Status.IN_MEDIATION: frozenset({Status.RESOLUTION_PROPOSED, Status.CLOSED}),
+        Status.RESOLUTION_PROPOSED: frozenset({Status.ARBITRATION_WINDOW, Status.CLOSED}),
+        Status.ARBITRATION_WINDOW: frozenset({Status.IN_ARBITRATION, Status.CLOSED}),
+        Status.IN_ARBITRATION: frozenset({Status.CLOSED}),
         Status.CLOSED: frozenset(),
         Status.LAPSED: frozenset(),
     }
-    OPEN = frozenset({Status.DRAFT, Status.AWAITING_CLIENT, Status.IN_MEDIATION})
+    OPEN = frozenset(
+        {
+            Status.DRAFT,
+            Status.AWAITING_CLIENT,
+            Status.IN_MEDIATION,
+            Status.RESOLUTION_PROPOSED,
+            Status.ARBITRATION_WINDOW,
+            Status.IN_ARBITRATION,
+        }
+    )
+    # The stages in which ``response_due_at`` is a deadline both parties or the client face.
+    PARTY_DEADLINE_STAGES = frozenset(
+        {Status.AWAITING_CLIENT, Status.RESOLUTION_PROPOSED, Status.ARBITRATION_WINDOW}
+    )
 
     class Reason(models.TextChoices):
         NON_PAYMENT = "NON_PAYMENT", "Non-payment"
@@ -125,6 +145,12 @@ class Dispute(models.Model):
     class Outcome(models.TextChoices):
         CLIENT_ACCEPTED = "CLIENT_ACCEPTED", "The client accepted the dispute"
         CLIENT_SILENT = "CLIENT_SILENT", "The client did not answer in time"
+        RESOLUTION_ACCEPTED = "RESOLUTION_ACCEPTED", "Both parties accepted the resolution"
+        SMALL_CLAIM = "SMALL_CLAIM", "Decided by the mediation agent (small claim)"
+        NO_ARBITRATION = "NO_ARBITRATION", "Neither party paid for arbitration: refunded"
+        ONLY_FREELANCER_PAID = "ONLY_FREELANCER_PAID", "Only the freelancer paid for arbitration"
+        ONLY_CLIENT_PAID = "ONLY_CLIENT_PAID", "Only the client paid for arbitration"
+        AWARDED = "AWARDED", "Decided by the arbitrator's award"
 
     refund_request = models.OneToOneField(
         RefundRequest, on_delete=models.PROTECT, related_name="dispute"
@@ -144,13 +170,31 @@ class Dispute(models.Model):
     amount = models.DecimalField(**AMOUNT, null=True, blank=True)
     created_at = models.DateTimeField()
     submitted_at = models.DateTimeField(null=True, blank=True)
-    # The client's time to answer, once submitted.
+    # The deadline of the current stage: the client's answer, the parties' answer to a proposed
+    # resolution, or the arbitration window. ``stage_started_at`` is when that stage began.
     response_due_at = models.DateTimeField(null=True, blank=True)
+    stage_started_at = models.DateTimeField(null=True, blank=True)
     reminded_48h_at = models.DateTimeField(null=True, blank=True)
     reminded_24h_at = models.DateTimeField(null=True, blank=True)
     declined_at = models.DateTimeField(null=True, blank=True)
     decline_reason = models.TextField(blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The mediation agent and the arbitrator who took the case.
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="disputes_as_agent",
+    )
+    agent_assigned_at = models.DateTimeField(null=True, blank=True)
+    arbitrator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="disputes_as_arbitrator",
+    )
     to_freelancer = models.DecimalField(**AMOUNT, null=True, blank=True)
     to_client = models.DecimalField(**AMOUNT, null=True, blank=True)
 
@@ -158,7 +202,16 @@ class Dispute(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["milestone"],
-                condition=Q(status__in=["DRAFT", "AWAITING_CLIENT", "IN_MEDIATION"]),
+                condition=Q(
+                    status__in=[
+                        "DRAFT",
+                        "AWAITING_CLIENT",
+                        "IN_MEDIATION",
+                        "RESOLUTION_PROPOSED",
+                        "ARBITRATION_WINDOW",
+                        "IN_ARBITRATION",
+                    ]
+                ),
                 name="dispute_one_open_per_milestone",
             ),
             models.CheckConstraint(
@@ -222,6 +275,22 @@ class Dispute(models.Model):
                 label="A mediation agent proposes a resolution (service level)",
                 enforced=False,
             )
+        if self.status == self.Status.RESOLUTION_PROPOSED:
+            return Deadline(
+                kind="resolution_response",
+                due_at=self.response_due_at,
+                party="parties",
+                starts_at=self.stage_started_at,
+                label="Both parties' time to accept or reject the proposed resolution",
+            )
+        if self.status == self.Status.ARBITRATION_WINDOW:
+            return Deadline(
+                kind="arbitration_window",
+                due_at=self.response_due_at,
+                party="parties",
+                starts_at=self.stage_started_at,
+                label="Each party's time to agree to arbitration and pay its fee",
+            )
         return None
 
 
@@ -280,6 +349,23 @@ class TimelineEvent(models.Model):
         CLIENT_SILENT = "CLIENT_SILENT", "Released: the client did not answer in time"
         DISPUTE_DECLINED = "DISPUTE_DECLINED", "Dispute declined by the client; sent to mediation"
         DRAFT_LAPSED = "DRAFT_LAPSED", "Draft dispute not submitted in time"
+        AGENT_ASSIGNED = "AGENT_ASSIGNED", "A mediation agent took the case"
+        INTERNAL_NOTE = "INTERNAL_NOTE", "Internal note"
+        RESOLUTION_PROPOSED = "RESOLUTION_PROPOSED", "Resolution proposed"
+        RESOLUTION_ACCEPTED = "RESOLUTION_ACCEPTED", "Resolution accepted"
+        RESOLUTION_REJECTED = "RESOLUTION_REJECTED", "Resolution rejected"
+        RESOLUTION_SETTLED = "RESOLUTION_SETTLED", "Both accepted: money moved as proposed"
+        SMALL_CLAIM_DECIDED = "SMALL_CLAIM_DECIDED", "Small claim decided by the agent"
+        NON_RESOLUTION = "NON_RESOLUTION", "Notice of Non-Resolution"
+        FEE_PAID = "FEE_PAID", "Arbitration fee paid"
+        ARBITRATION_OPENED = "ARBITRATION_OPENED", "Arbitration case opened"
+        ARBITRATION_DEFAULT = "ARBITRATION_DEFAULT", "Only one party paid: R to that party"
+        ARBITRATION_LAPSED = "ARBITRATION_LAPSED", "Neither party paid: refunded to the client"
+        ARBITRATOR_ASSIGNED = "ARBITRATOR_ASSIGNED", "An arbitrator took the case"
+        EVIDENCE_REQUESTED = "EVIDENCE_REQUESTED", "More evidence requested"
+        EVIDENCE_REQUEST_CLOSED = "EVIDENCE_REQUEST_CLOSED", "Evidence request closed"
+        AWARD_ISSUED = "AWARD_ISSUED", "Final award issued"
+        DEADLINE_EXTENDED = "DEADLINE_EXTENDED", "Deadline extended"
 
     refund_request = models.ForeignKey(
         RefundRequest, on_delete=models.PROTECT, related_name="timeline"

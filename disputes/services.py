@@ -8,21 +8,22 @@ settles hundreds of rows per transaction through exactly the code a single click
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.formats import date_format
 
-from accounts.models import User
+from accounts.models import Role, User
+from accounts.selectors import user_has_role
 from accounts.services import Message, notifications_send, user_ensure_can_act
 from contracts import services as contract_services
 from contracts.models import Contract, Milestone
 from contracts.money import format_amount, parse_amount
 from core import deadlines
-from core.errors import Conflict, DeadlinePassed, InvalidInput, NotAllowed
+from core.errors import Conflict, DeadlinePassed, IllegalTransition, InvalidInput, NotAllowed
 from core.transitions import ensure_transition
 from core.uploads import check_upload, check_uploads, human_size
 
@@ -66,11 +67,7 @@ def _ensure_party(*, contract: Contract, actor: User, party: str) -> None:
 
 def _ensure_before(due_at: datetime, now: datetime, what: str) -> None:
     if now >= due_at:
-        raise DeadlinePassed(f"The deadline to {what} passed on {_when(due_at)}.")
-
-
-def _when(moment: datetime) -> str:
-    return date_format(moment, "Y-m-d H:i") + " UTC"
+        raise DeadlinePassed(f"The deadline to {what} passed on {deadlines.when(due_at)}.")
 
 
 def _money(amount: Decimal, currency: str) -> str:
@@ -91,6 +88,11 @@ def _lock_refund_request(pk: int) -> RefundRequest:
         .select_related("contract", "milestone")
         .get(pk=pk)
     )
+
+
+def lock_dispute(*, dispute_id: int) -> Dispute:
+    """Lock one dispute row for the rest of the transaction (its request loaded, not locked)."""
+    return _lock_dispute(dispute_id)
 
 
 def _lock_dispute(pk: int) -> Dispute:
@@ -158,7 +160,7 @@ def contract_end(
                 body=(
                     f"{actor} ended the contract, paid {_money(r.paid, r.currency)} of "
                     f"“{r.milestone.title}” and asks for {_money(r.amount, r.currency)} back. "
-                    f"Accept the refund or file a dispute by {_when(due_at)}; if you do "
+                    f"Accept the refund or file a dispute by {deadlines.when(due_at)}; if you do "
                     f"nothing, the money is refunded to the client."
                 ),
                 url=r.get_absolute_url(),
@@ -443,11 +445,13 @@ def dispute_submit(*, dispute: Dispute, actor: User, now: datetime) -> Dispute:
     due_at = now + settings.DISPUTE_CLIENT_RESPONSE_PERIOD
     covered = deadlines.reminders_already_covered(due_at=due_at, now=now, fields=REMINDER_FIELDS)
     dispute.status = DStatus.AWAITING_CLIENT
-    dispute.submitted_at = now
+    dispute.submitted_at = dispute.stage_started_at = now
     dispute.response_due_at = due_at
     for name, value in covered.items():
         setattr(dispute, name, value)
-    dispute.save(update_fields=["status", "submitted_at", "response_due_at", *covered])
+    dispute.save(
+        update_fields=["status", "submitted_at", "stage_started_at", "response_due_at", *covered]
+    )
     request.status, request.closed_at = RRStatus.DISPUTED, now
     request.save(update_fields=["status", "closed_at"])
 
@@ -483,8 +487,8 @@ def dispute_submit(*, dispute: Dispute, actor: User, now: datetime) -> Dispute:
                 title=f"Dispute filed on “{contract.title}”",
                 body=(
                     f"{contract.freelancer} disputes {_money(dispute.amount, request.currency)} "
-                    f"of your refund request. Accept or decline by {_when(due_at)}; if you do "
-                    f"nothing, that amount is released to the freelancer."
+                    f"of your refund request. Accept or decline by {deadlines.when(due_at)}; "
+                    "if you do nothing, that amount is released to the freelancer."
                 ),
                 url=dispute.get_absolute_url(),
             )
@@ -525,11 +529,17 @@ def _store_evidence(upload, *, actor: User, now: datetime, description: str = ""
     return evidence
 
 
+# Later stages may let a party add evidence (an arbitrator's request for more): each permit is
+# asked ``permit(dispute, actor, now) -> bool`` when the rules here say no.
+EVIDENCE_PERMITS: list[Callable[[Dispute, User, datetime], bool]] = []
+
+
 @transaction.atomic
 def evidence_add(
     *, dispute: Dispute, actor: User, file, description: str = "", now: datetime
 ) -> Evidence:
-    """Attach a file: the freelancer while drafting, the client while the dispute awaits them.
+    """Attach a file: the freelancer while drafting, the client while the dispute awaits them,
+    or a party a later stage permits (see EVIDENCE_PERMITS).
 
     Files are checked by content before anything is stored; each party may attach at most
     UPLOAD_MAX_FILES files to a dispute.
@@ -542,6 +552,10 @@ def evidence_add(
     elif actor.pk == contract.client_id and locked.status == DStatus.AWAITING_CLIENT:
         _ensure_party(contract=contract, actor=actor, party="client")
         _ensure_before(locked.response_due_at, now, "add evidence")
+    elif actor.pk in (contract.client_id, contract.freelancer_id) and any(
+        permit(locked, actor, now) for permit in EVIDENCE_PERMITS
+    ):
+        user_ensure_can_act(user=actor)
     else:
         user_ensure_can_act(user=actor)
         if actor.pk not in (contract.client_id, contract.freelancer_id):
@@ -562,35 +576,61 @@ def evidence_add(
 # --- The client's answer -------------------------------------------------------------------
 
 
-def disputes_settle_on_client_answer(
-    *, disputes: list[Dispute], actor: User | None, now: datetime
-) -> None:
-    """Pay D to the freelancer and refund R − D for each locked dispute awaiting the client.
+@dataclass(frozen=True)
+class Closing:
+    """How one locked dispute ends: the whole refund request's amount R, split exactly."""
 
-    ``actor`` is the client accepting, or None when the client's deadline passed.
+    dispute: Dispute
+    to_freelancer: Decimal
+    to_client: Decimal
+
+
+def disputes_close(
+    *,
+    closings: list[Closing],
+    outcome: str,
+    event_kind: str,
+    actor: User | None,
+    why: str,
+    now: datetime,
+) -> None:
+    """Close each locked open dispute and pay out its escrow as split; tell both parties.
+
+    Every way a dispute ends goes through here: the client's answer or silence, an accepted
+    resolution, a small-claims decision, the arbitration window's end, an award. ``why`` opens
+    the notification (e.g. "The client accepted the dispute.").
     """
-    if not disputes:
+    if not closings:
         return
+    disputes = [c.dispute for c in closings]
     for d in disputes:
         _transition(Dispute.TRANSITIONS, d, DStatus.CLOSED, "dispute")
     requests = RefundRequest.objects.in_bulk([d.refund_request_id for d in disputes])
     milestones = contract_services.lock_milestones(milestone_ids=[d.milestone_id for d in disputes])
-    settlements = []
-    for d in disputes:
-        request = requests[d.refund_request_id]
-        d.refund_request = request
-        d.to_freelancer, d.to_client = d.amount, request.amount - d.amount
-        settlements.append(
-            contract_services.Settlement(
-                milestone=milestones[d.milestone_id],
-                to_freelancer=d.to_freelancer,
-                to_client=d.to_client,
+    for c in closings:
+        c.dispute.refund_request = requests[c.dispute.refund_request_id]
+        if c.to_freelancer + c.to_client != c.dispute.refund_request.amount:
+            raise InvalidInput(
+                "The split must add up to the amount in dispute, "
+                f"{_money(c.dispute.refund_request.amount, c.dispute.refund_request.currency)}.",
+                code="split_mismatch",
             )
-        )
-    contract_services.milestones_settle(settlements=settlements, actor=actor, now=now)
-    outcome = Dispute.Outcome.CLIENT_ACCEPTED if actor else Dispute.Outcome.CLIENT_SILENT
-    for d in disputes:
+    contract_services.milestones_settle(
+        settlements=[
+            contract_services.Settlement(
+                milestone=milestones[c.dispute.milestone_id],
+                to_freelancer=c.to_freelancer,
+                to_client=c.to_client,
+            )
+            for c in closings
+        ],
+        actor=actor,
+        now=now,
+    )
+    for c in closings:
+        d = c.dispute
         d.status, d.outcome, d.closed_at = DStatus.CLOSED, outcome, now
+        d.to_freelancer, d.to_client = c.to_freelancer, c.to_client
     Dispute.objects.bulk_update(
         disputes, ["status", "outcome", "closed_at", "to_freelancer", "to_client"], batch_size=500
     )
@@ -598,44 +638,70 @@ def disputes_settle_on_client_answer(
         TimelineEvent(
             refund_request_id=d.refund_request_id,
             dispute=d,
-            kind=Kind.DISPUTE_ACCEPTED if actor else Kind.CLIENT_SILENT,
+            kind=event_kind,
             actor=actor,
             at=now,
             amounts=_amounts(
                 d.refund_request.currency, to_freelancer=d.to_freelancer, to_client=d.to_client
             ),
-            note=(
-                f"{_money(d.to_freelancer, d.refund_request.currency)} released to the "
-                f"freelancer, {_money(d.to_client, d.refund_request.currency)} refunded to the "
-                "client."
-            ),
+            note=_split_text(d),
         )
         for d in disputes
     )
-    messages = []
-    for d in disputes:
-        contract = milestones[d.milestone_id].contract
-        currency = d.refund_request.currency
-        why = (
+    notifications_send(
+        messages=[
+            Message(
+                user_id=user_id,
+                kind="dispute_closed",
+                title=f"Dispute on “{milestones[d.milestone_id].contract.title}” closed",
+                body=f"{why} {_split_text(d)}",
+                url=d.get_absolute_url(),
+            )
+            for d in disputes
+            for user_id in (
+                milestones[d.milestone_id].contract.freelancer_id,
+                milestones[d.milestone_id].contract.client_id,
+            )
+        ],
+        now=now,
+    )
+
+
+def _split_text(d: Dispute) -> str:
+    currency = d.refund_request.currency
+    return (
+        f"{_money(d.to_freelancer, currency)} released to the freelancer, "
+        f"{_money(d.to_client, currency)} refunded to the client."
+    )
+
+
+def disputes_settle_on_client_answer(
+    *, disputes: list[Dispute], actor: User | None, now: datetime
+) -> None:
+    """Pay D to the freelancer and refund R − D for each locked dispute awaiting the client.
+
+    ``actor`` is the client accepting, or None when the client's deadline passed.
+    """
+    requests = RefundRequest.objects.in_bulk([d.refund_request_id for d in disputes])
+    disputes_close(
+        closings=[
+            Closing(
+                dispute=d,
+                to_freelancer=d.amount,
+                to_client=requests[d.refund_request_id].amount - d.amount,
+            )
+            for d in disputes
+        ],
+        outcome=Dispute.Outcome.CLIENT_ACCEPTED if actor else Dispute.Outcome.CLIENT_SILENT,
+        event_kind=Kind.DISPUTE_ACCEPTED if actor else Kind.CLIENT_SILENT,
+        actor=actor,
+        why=(
             "The client accepted the dispute."
             if actor
-            else ("The client did not answer the dispute in time.")
-        )
-        body = (
-            f"{why} {_money(d.to_freelancer, currency)} was released to the freelancer and "
-            f"{_money(d.to_client, currency)} refunded to the client."
-        )
-        for user_id in (contract.freelancer_id, contract.client_id):
-            messages.append(
-                Message(
-                    user_id=user_id,
-                    kind="dispute_closed",
-                    title=f"Dispute on “{contract.title}” closed",
-                    body=body,
-                    url=d.get_absolute_url(),
-                )
-            )
-    notifications_send(messages=messages, now=now)
+            else "The client did not answer the dispute in time."
+        ),
+        now=now,
+    )
 
 
 @transaction.atomic
@@ -643,9 +709,14 @@ def dispute_accept(*, dispute: Dispute, actor: User, now: datetime) -> Dispute:
     """The client agrees: the disputed amount goes to the freelancer, the rest back."""
     dispute = _lock_dispute(dispute.pk)
     _ensure_party(contract=dispute.refund_request.contract, actor=actor, party="client")
-    _transition(Dispute.TRANSITIONS, dispute, DStatus.CLOSED, "dispute")
     if dispute.status != DStatus.AWAITING_CLIENT:
-        raise Conflict("Only a dispute waiting for the client can be accepted.")
+        raise IllegalTransition(
+            model="dispute",
+            current=dispute.status,
+            target=DStatus.CLOSED,
+            message=f"This dispute is {dispute.get_status_display().lower()}: only a dispute "
+            "waiting for the client's answer can be accepted.",
+        )
     _ensure_before(dispute.response_due_at, now, "answer this dispute")
     disputes_settle_on_client_answer(disputes=[dispute], actor=actor, now=now)
     return dispute
@@ -692,8 +763,8 @@ def dispute_decline(*, dispute: Dispute, actor: User, reason: str, now: datetime
                 title=f"Dispute on “{contract.title}” goes to mediation",
                 body=(
                     "The client declined the dispute. A mediation agent will review both sides "
-                    f"and propose a resolution, typically by {_when(service_level_at)}. The "
-                    "money stays in escrow meanwhile."
+                    "and propose a resolution, typically by "
+                    f"{deadlines.when(service_level_at)}. The money stays in escrow meanwhile."
                 ),
                 url=dispute.get_absolute_url(),
             )
@@ -730,8 +801,9 @@ def _remind_refund_requests(requests: Iterable[RefundRequest], hours: int, now: 
                 title=f"{hours} hours left to answer a refund request",
                 body=(
                     f"Accept the refund of {_money(r.amount, r.currency)} on "
-                    f"“{r.contract.title}” or file a dispute by {_when(r.response_due_at)}. "
-                    "If you do nothing, the money is refunded to the client."
+                    f"“{r.contract.title}” or file a dispute by "
+                    f"{deadlines.when(r.response_due_at)}. If you do nothing, the money is "
+                    "refunded to the client."
                 ),
                 url=r.get_absolute_url(),
             )
@@ -750,7 +822,7 @@ def _remind_clients(disputes: Iterable[Dispute], hours: int, now: datetime) -> N
                 title=f"{hours} hours left to answer a dispute",
                 body=(
                     f"Accept or decline the dispute on “{d.refund_request.contract.title}” by "
-                    f"{_when(d.response_due_at)}. If you do nothing, "
+                    f"{deadlines.when(d.response_due_at)}. If you do nothing, "
                     f"{_money(d.amount, d.refund_request.currency)} is released to the "
                     "freelancer."
                 ),
@@ -845,3 +917,242 @@ def support_case_close(*, case: SupportCase, actor: User, note: str, now: dateti
         now=now,
     )
     return case
+
+
+# --- For the stages after mediation starts (the mediation and arbitration apps) -------------
+
+
+def _ensure_role(user: User, role: Role) -> None:
+    user_ensure_can_act(user=user)
+    if not user_has_role(user=user, role=role):
+        raise NotAllowed(f"Only {role.label.lower()} can take this action.", code="not_allowed")
+
+
+def dispute_advance(
+    *,
+    dispute: Dispute,
+    target: str,
+    kind: str,
+    actor: User | None,
+    now: datetime,
+    due_at: datetime | None = None,
+    started_at: datetime | None = None,
+    note: str = "",
+    amounts: Mapping[str, Decimal] | None = None,
+    deadline_kind: str = "",
+    deadline_party: str = "",
+    notify_title: str = "",
+    notify_body: str = "",
+) -> Dispute:
+    """Move a locked dispute to its next stage, with that stage's deadline, and say so.
+
+    The event goes on the timeline in the same transaction; both parties are told after commit
+    (when ``notify_title`` is given). The stage's reminders start afresh.
+    """
+    _transition(Dispute.TRANSITIONS, dispute, target, "dispute")
+    dispute.status = target
+    dispute.response_due_at = due_at
+    dispute.stage_started_at = started_at or now
+    reminders = {field: None for field in REMINDER_FIELDS.values()}
+    if due_at is not None:
+        reminders.update(
+            deadlines.reminders_already_covered(
+                due_at=due_at, now=dispute.stage_started_at, fields=REMINDER_FIELDS
+            )
+        )
+    for field, value in reminders.items():
+        setattr(dispute, field, value)
+    dispute.save(update_fields=["status", "response_due_at", "stage_started_at", *reminders])
+    request = dispute.refund_request
+    TimelineEvent.objects.create(
+        refund_request=request,
+        dispute=dispute,
+        kind=kind,
+        actor=actor,
+        at=now,
+        amounts=_amounts(request.currency, **(amounts or {})),
+        note=note,
+        deadline_kind=deadline_kind,
+        deadline_party=deadline_party,
+        deadline_due_at=due_at,
+    )
+    if notify_title:
+        contract = request.contract
+        notifications_send(
+            messages=[
+                Message(
+                    user_id=user_id,
+                    kind=kind.lower(),
+                    title=f"{notify_title} on “{contract.title}”",
+                    body=notify_body,
+                    url=dispute.get_absolute_url(),
+                )
+                for user_id in (contract.freelancer_id, contract.client_id)
+            ],
+            now=now,
+        )
+    return dispute
+
+
+def timeline_event_add(
+    *,
+    dispute: Dispute,
+    kind: str,
+    actor: User | None,
+    now: datetime,
+    note: str = "",
+    amounts: Mapping[str, Decimal] | None = None,
+    internal: bool = False,
+    deadline: tuple[str, str, datetime] | None = None,
+) -> TimelineEvent:
+    """Append one event to a dispute's timeline (inside the caller's transaction)."""
+    request = dispute.refund_request
+    kind_, party, due_at = deadline or ("", "", None)
+    return TimelineEvent.objects.create(
+        refund_request=request,
+        dispute=dispute,
+        kind=kind,
+        actor=actor,
+        at=now,
+        amounts=_amounts(request.currency, **(amounts or {})),
+        note=note,
+        internal=internal,
+        deadline_kind=kind_,
+        deadline_party=party,
+        deadline_due_at=due_at,
+    )
+
+
+def notify_parties(*, dispute: Dispute, kind: str, title: str, body: str, now: datetime) -> None:
+    """Tell both parties of a dispute something, after the transaction commits."""
+    contract = dispute.refund_request.contract
+    notifications_send(
+        messages=[
+            Message(
+                user_id=user_id,
+                kind=kind,
+                title=f"{title} on “{contract.title}”",
+                body=body,
+                url=dispute.get_absolute_url(),
+            )
+            for user_id in (contract.freelancer_id, contract.client_id)
+        ],
+        now=now,
+    )
+
+
+STAFF_ROLES = {"agent": Role.MEDIATION_AGENT, "arbitrator": Role.ARBITRATOR}
+ASSIGNABLE_STAGES = {
+    "agent": frozenset({DStatus.IN_MEDIATION, DStatus.RESOLUTION_PROPOSED}),
+    "arbitrator": frozenset({DStatus.IN_ARBITRATION}),
+}
+
+
+@transaction.atomic
+def dispute_assign(*, dispute: Dispute, staff: User, role: str, now: datetime) -> Dispute:
+    """Give the case to ``staff`` as its mediation agent or its arbitrator ("assign to me")."""
+    _ensure_role(staff, STAFF_ROLES[role])
+    dispute = _lock_dispute(dispute.pk)
+    if dispute.status not in ASSIGNABLE_STAGES[role]:
+        raise Conflict(f"This dispute is {dispute.get_status_display().lower()}: no {role} needed.")
+    if role == "agent":
+        dispute.agent, dispute.agent_assigned_at = staff, now
+        dispute.save(update_fields=["agent", "agent_assigned_at"])
+        kind = Kind.AGENT_ASSIGNED
+    else:
+        dispute.arbitrator = staff
+        dispute.save(update_fields=["arbitrator"])
+        kind = Kind.ARBITRATOR_ASSIGNED
+    timeline_event_add(
+        dispute=dispute, kind=kind, actor=staff, now=now, note=f"{staff} took the case."
+    )
+    return dispute
+
+
+@transaction.atomic
+def dispute_note_add(*, dispute: Dispute, author: User, text: str, now: datetime) -> TimelineEvent:
+    """Add an internal note: mediation agents and arbitrators read it, the parties never do."""
+    if not (
+        user_has_role(user=author, role=Role.MEDIATION_AGENT)
+        or user_has_role(user=author, role=Role.ARBITRATOR)
+    ):
+        raise NotAllowed("Only mediation agents and arbitrators write internal notes.")
+    body = (text or "").strip()
+    if not body:
+        raise InvalidInput("Write the note first.", fields={"text": ["Write the note first."]})
+    dispute = _lock_dispute(dispute.pk)
+    return timeline_event_add(
+        dispute=dispute, kind=Kind.INTERNAL_NOTE, actor=author, now=now, note=body, internal=True
+    )
+
+
+# A later stage whose party deadline lives on its own rows (an evidence request) registers how
+# to move it: ``extender(dispute, due_at, now) -> (old_due_at, party)``, raising Conflict when
+# there is nothing to extend.
+DEADLINE_EXTENDERS: dict[str, Callable[[Dispute, datetime, datetime], tuple[datetime, str]]] = {}
+
+
+@transaction.atomic
+def dispute_extend(
+    *, dispute: Dispute, actor: User, due_at: datetime, reason: str, now: datetime
+) -> Dispute:
+    """Move the parties' current deadline later, with a written reason both parties see.
+
+    The only way a deadline moves: a mediation agent's action, recorded on the timeline.
+    """
+    _ensure_role(actor, Role.MEDIATION_AGENT)
+    text = (reason or "").strip()
+    if not text:
+        message = "Give the reason for the extension; both parties will read it."
+        raise InvalidInput(message, fields={"reason": [message]})
+    request = _lock_refund_request(dispute.refund_request_id)
+    dispute = _lock_dispute(dispute.pk)
+    dispute.refund_request = request
+    if dispute.status == DStatus.DRAFT:
+        old, party = request.response_due_at, "freelancer"
+    elif dispute.status in Dispute.PARTY_DEADLINE_STAGES:
+        old = dispute.response_due_at
+        party = "client" if dispute.status == DStatus.AWAITING_CLIENT else "parties"
+    elif dispute.status in DEADLINE_EXTENDERS:
+        old, party = None, ""
+    else:
+        raise Conflict(
+            f"This dispute is {dispute.get_status_display().lower()}: no party deadline runs.",
+            code="no_deadline",
+        )
+    if old is not None and now >= old:
+        raise DeadlinePassed("This deadline has passed already; it can no longer be extended.")
+    if due_at <= now or (old is not None and due_at <= old):
+        message = "The new deadline must be later than the current one."
+        raise InvalidInput(message, code="invalid_due_at", fields={"due_at": [message]})
+
+    if dispute.status == DStatus.DRAFT:
+        _move_deadline(request, due_at, now)
+    elif dispute.status in Dispute.PARTY_DEADLINE_STAGES:
+        _move_deadline(dispute, due_at, now)
+    else:
+        old, party = DEADLINE_EXTENDERS[dispute.status](dispute, due_at, now)
+    timeline_event_add(
+        dispute=dispute,
+        kind=Kind.DEADLINE_EXTENDED,
+        actor=actor,
+        now=now,
+        note=f"Extended from {deadlines.when(old)} to {deadlines.when(due_at)}: {text}",
+        deadline=("extended", party, due_at),
+    )
+    notify_parties(
+        dispute=dispute,
+        kind="deadline_extended",
+        title="Deadline extended",
+        body=f"A mediation agent moved the deadline to {deadlines.when(due_at)}. Reason: {text}",
+        now=now,
+    )
+    return dispute
+
+
+def _move_deadline(row: RefundRequest | Dispute, due_at: datetime, now: datetime) -> None:
+    """Set a row's ``response_due_at`` and re-arm the reminders the new deadline still needs."""
+    row.response_due_at = due_at
+    for hours, field in REMINDER_FIELDS.items():
+        setattr(row, field, now if due_at - now <= timedelta(hours=hours) else None)
+    row.save(update_fields=["response_due_at", *REMINDER_FIELDS.values()])

@@ -98,3 +98,25 @@ def file_dispute(request, *, amount: str = "250.00", now=None, evidence=()):
     for upload in evidence:
         dispute_services.evidence_add(dispute=dispute, actor=freelancer, file=upload, now=now)
     return dispute_services.dispute_submit(dispute=dispute, actor=freelancer, now=now)
+
+
+def staff_member(role, username: str | None = None) -> User:
+    """A staff user in the role's group ("Mediation agents", "Arbitrators", "Support")."""
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(username=username or f"{role.name.lower()}-{User.objects.count()}")
+    user.is_staff = True
+    user.save()
+    user.groups.add(Group.objects.get_or_create(name=role.value)[0])
+    return user
+
+
+def declined_dispute(contract: Contract, *, amount: str = "250.00", now=None):
+    """A dispute on 300 of 500 (200 paid on ending) that the client declined: in mediation."""
+    from disputes import services as dispute_services
+
+    now = now or timezone.now()
+    dispute = file_dispute(end_contract(contract, now=now), amount=amount, now=now)
+    return dispute_services.dispute_decline(
+        dispute=dispute, actor=contract.client, reason="The work was incomplete.", now=now
+    )

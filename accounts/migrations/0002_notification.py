@@ -6,27 +6,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=64)),
-                ('title', models.CharField(max_length=200)),
-                ('body', models.TextField(blank=True)),
-                ('url', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField()),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('emailed_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=64)),
+                ("title", models.CharField(max_length=200)),
+                ("body", models.TextField(blank=True)),
+                ("url", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField()),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                ("emailed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['user', '-created_at'], name='notification_inbox_idx'), models.Index(condition=models.Q(('read_at__isnull', True)), fields=['user'], name='notification_unread_idx')],
+                "indexes": [
+                    models.Index(fields=["user", "-created_at"], name="notification_inbox_idx"),
+                    models.Index(
+                        condition=models.Q(("read_at__isnull", True)),
+                        fields=["user"],
+                        name="notification_unread_idx",
+                    ),
+                ],
             },
         ),
     ]

@@ -350,7 +350,8 @@ def _clean_filing(*, fields: Mapping[str, object], request: RefundRequest) -> di
     elif "amount" in fields:
         cleaned["amount"] = None
     if errors:
-        raise InvalidInput("Some fields are invalid.", fields=errors)
+        code = "invalid_amount" if set(errors) == {"amount"} else "invalid"
+        raise InvalidInput("Some fields are invalid.", code=code, fields=errors)
     return cleaned
 
 

@@ -583,9 +583,9 @@ class TestRefundRequestDispute:
             ({"feedback": {"rating": 6, "comment": "x"}}, "max_value", "feedback.rating"),
             ({"feedback": {"rating": 3, "comment": ""}}, "blank", "feedback.comment"),
             ({"reason": "REVENGE"}, "invalid_choice", "reason"),
-            ({"amount": "0"}, "invalid", "amount"),
-            ({"amount": "300.01"}, "invalid", "amount"),
-            ({"amount": "10.123"}, "invalid", "amount"),
+            ({"amount": "0"}, "invalid_amount", "amount"),
+            ({"amount": "300.01"}, "invalid_amount", "amount"),
+            ({"amount": "10.123"}, "invalid_amount", "amount"),
             ({"amount": 250}, "invalid_amount", "amount"),
         ],
     )
@@ -736,10 +736,10 @@ class TestDisputeUpdate:
     @pytest.mark.parametrize(
         ("body", "code", "field"),
         [
-            ({"amount": "0"}, "invalid", "amount"),
-            ({"amount": "0.00"}, "invalid", "amount"),
-            ({"amount": "300.01"}, "invalid", "amount"),
-            ({"amount": "10.123"}, "invalid", "amount"),
+            ({"amount": "0"}, "invalid_amount", "amount"),
+            ({"amount": "0.00"}, "invalid_amount", "amount"),
+            ({"amount": "300.01"}, "invalid_amount", "amount"),
+            ({"amount": "10.123"}, "invalid_amount", "amount"),
             ({"amount": 12.5}, "invalid_amount", "amount"),
             ({"feedback": {"rating": 0}}, "min_value", "feedback.rating"),
             ({"feedback": {"comment": "   "}}, "blank", "feedback.comment"),

@@ -329,7 +329,7 @@ def evidence_request_create(
     if errors:
         raise InvalidInput("The evidence request is not valid.", fields=errors)
     if dispute.arbitrator_id is None:
-        Dispute.objects.filter(pk=dispute.pk).update(arbitrator=arbitrator)
+        disputes.dispute_assign(dispute=dispute, staff=arbitrator, role="arbitrator", now=now)
     request = EvidenceRequest.objects.create(
         case=case,
         party=party,
@@ -500,7 +500,7 @@ def award_issue(
         status=EvidenceRequest.Status.CLOSED, closed_at=now
     )
     if dispute.arbitrator_id is None:
-        Dispute.objects.filter(pk=dispute.pk).update(arbitrator=arbitrator)
+        disputes.dispute_assign(dispute=dispute, staff=arbitrator, role="arbitrator", now=now)
     disputes.disputes_close(
         closings=[disputes.Closing(dispute=dispute, to_freelancer=share_f, to_client=share_c)],
         outcome=Dispute.Outcome.AWARDED,

@@ -112,8 +112,7 @@ def resolution_propose(
         message = "Explain the proposal: the rationale is required."
         raise InvalidInput(message, code="rationale_required", fields={"rationale": [message]})
     if dispute.agent_id is None:
-        dispute.agent, dispute.agent_assigned_at = agent, now
-        Dispute.objects.filter(pk=dispute.pk).update(agent=agent, agent_assigned_at=now)
+        disputes.dispute_assign(dispute=dispute, staff=agent, role="agent", now=now)
 
     split = (
         f"{_money(share_f, request.currency)} to the freelancer, "

@@ -10,8 +10,25 @@ def _party(user: User) -> Q:
     return Q(client=user) | Q(freelancer=user)
 
 
+# Relations of a milestone that higher apps own (a refund request, its dispute), joined into the
+# contract pages' milestone query so the pages can link to them in the same query. Each app
+# registers its own from AppConfig.ready(): contracts never imports them (DESIGN §6).
+_milestone_related: list[str] = []
+_milestone_detail_prefetches: dict[str, QuerySet | None] = {}
+
+
+def register_milestone_related(*paths: str) -> None:
+    """Join ``paths`` (single-valued relations of Milestone) into every milestone list."""
+    _milestone_related.extend(p for p in paths if p not in _milestone_related)
+
+
+def register_milestone_detail_prefetch(lookup: str, queryset: QuerySet | None = None) -> None:
+    """Prefetch ``lookup`` (a many-valued relation of Milestone) on the contract page."""
+    _milestone_detail_prefetches[lookup] = queryset
+
+
 def milestones_with_money() -> QuerySet[Milestone]:
-    return Milestone.objects.select_related("escrow_account").order_by("pk")
+    return Milestone.objects.select_related("escrow_account", *_milestone_related).order_by("pk")
 
 
 def contracts_for_user(*, user: User) -> QuerySet[Contract]:
@@ -37,7 +54,11 @@ def contract_detail_for_user(*, user: User, pk: int) -> Contract:
             Prefetch(
                 "milestones__submissions",
                 queryset=submissions.order_by("submitted_at", "pk"),
-            )
+            ),
+            *(
+                Prefetch(f"milestones__{lookup}", queryset=queryset)
+                for lookup, queryset in _milestone_detail_prefetches.items()
+            ),
         ),
         pk=pk,
     )

@@ -8,6 +8,7 @@ message (and, when it names fields, errors on the re-rendered form); nothing has
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -40,6 +41,43 @@ def _when(moment: datetime) -> str:
     return date_format(timezone.localtime(moment), "j M Y, H:i T")
 
 
+# --- Extensions: what higher apps add to these pages -------------------------------------------
+
+# Templates included at fixed places of the contract pages, by place. Higher apps (disputes)
+# register theirs from AppConfig.ready(), so contracts shows their links and forms without
+# importing them (DESIGN §6). Each template gets the page's context plus ``contract``, ``role``
+# and, for the milestone places, ``milestone``.
+EXTENSION_TEMPLATES: dict[str, list[str]] = {
+    "contract_actions": [],  # the head of the contract page and of each history card
+    "milestone_panels": [],  # the end of each milestone card on the contract page
+    "milestone_links": [],  # the "Next step" cell of each milestone row in the history
+}
+
+
+@dataclass(frozen=True)
+class NextStep:
+    hint: str = ""
+    your_turn: bool = False  # whether the step is this user's to take
+    url: str = ""  # where to take it; the milestone itself when empty
+
+
+# Each provider returns the next step of a milestone in a state its app owns, or None.
+NextStepProvider = Callable[..., NextStep | None]
+_next_step_providers: list[NextStepProvider] = []
+
+
+def register_templates(place: str, *names: str) -> None:
+    """Include the templates ``names`` at ``place`` (a key of EXTENSION_TEMPLATES)."""
+    EXTENSION_TEMPLATES[place].extend(n for n in names if n not in EXTENSION_TEMPLATES[place])
+
+
+def register_next_step(provider: NextStepProvider) -> NextStepProvider:
+    """Ask ``provider(contract=, milestone=, role=)`` first for each milestone's next step."""
+    if provider not in _next_step_providers:
+        _next_step_providers.append(provider)
+    return provider
+
+
 # --- What each party does next ----------------------------------------------------------------
 
 # (status, role) -> (hint, whether the step is this user's to take)
@@ -53,11 +91,17 @@ _NEXT_STEPS: dict[tuple[str, str], tuple[str, bool]] = {
 }
 
 
-def next_step(*, contract: Contract, milestone: Milestone, role: str | None) -> tuple[str, bool]:
-    """Return the hint for the milestone's next step and whether it is ``role``'s to take."""
-    if contract.status != Contract.Status.ACTIVE or role is None:
-        return "", False
-    return _NEXT_STEPS.get((milestone.status, role), ("", False))
+def next_step(*, contract: Contract, milestone: Milestone, role: str | None) -> NextStep:
+    """Return the milestone's next step, as far as ``role`` is concerned."""
+    if role is None:
+        return NextStep()
+    for provider in _next_step_providers:
+        step = provider(contract=contract, milestone=milestone, role=role)
+        if step is not None:
+            return step
+    if contract.status != Contract.Status.ACTIVE:
+        return NextStep()
+    return NextStep(*_NEXT_STEPS.get((milestone.status, role), ("", False)))
 
 
 @dataclass
@@ -65,6 +109,7 @@ class MilestoneRow:
     milestone: Milestone
     hint: str
     your_turn: bool
+    url: str = ""
 
 
 @dataclass
@@ -85,11 +130,13 @@ def _contract_row(contract: Contract, user) -> ContractRow:
         contract=contract,
         role=role,
         other_party=contract.freelancer if role == "client" else contract.client,
-        milestones=[
-            MilestoneRow(m, *next_step(contract=contract, milestone=m, role=role))
-            for m in contract.milestones.all()
-        ],
+        milestones=[_milestone_row(contract, m, role) for m in contract.milestones.all()],
     )
+
+
+def _milestone_row(contract: Contract, milestone: Milestone, role: str | None) -> MilestoneRow:
+    step = next_step(contract=contract, milestone=milestone, role=role)
+    return MilestoneRow(milestone, step.hint, step.your_turn, step.url)
 
 
 # --- Pages ------------------------------------------------------------------------------------
@@ -101,7 +148,8 @@ def contract_history(request: HttpRequest) -> HttpResponse:
         _contract_row(contract, request.user)
         for contract in selectors.contracts_for_user(user=request.user)
     ]
-    return render(request, "contracts/history.html", {"rows": rows})
+    context = {"rows": rows, "extensions": EXTENSION_TEMPLATES}
+    return render(request, "contracts/history.html", context)
 
 
 @dataclass
@@ -109,6 +157,7 @@ class MilestonePanel:
     milestone: Milestone
     hint: str
     your_turn: bool
+    url: str = ""
     can_fund: bool = False
     release_form: ReleaseForm | None = None
     submit_form: SubmitWorkForm | None = None
@@ -122,11 +171,12 @@ class MilestonePanel:
 def _panel(
     *, contract: Contract, milestone: Milestone, role: str | None, can_act: bool, bound: dict
 ) -> MilestonePanel:
-    hint, your_turn = next_step(contract=contract, milestone=milestone, role=role)
+    step = next_step(contract=contract, milestone=milestone, role=role)
     panel = MilestonePanel(
         milestone=milestone,
-        hint=hint,
-        your_turn=your_turn,
+        hint=step.hint,
+        your_turn=step.your_turn,
+        url=step.url,
         submissions=list(milestone.submissions.all()),
     )
     if not can_act or contract.status != Contract.Status.ACTIVE:
@@ -168,6 +218,8 @@ def _render_detail(
         "panels": panels,
         "milestone_form": milestone_form,
         "total_escrow": sum((m.escrow_balance for m in contract.milestones.all()), Decimal(0)),
+        "can_act": can_act,
+        "extensions": EXTENSION_TEMPLATES,
     }
     return render(request, "contracts/detail.html", context, status=status)
 

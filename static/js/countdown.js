@@ -19,11 +19,29 @@
     return "in " + unit(mins, "minute");
   }
 
+  // A deadline's progress bar: the share of the time between start and due that has passed.
+  function progress(el, now) {
+    var start = Date.parse(el.getAttribute("data-starts-at"));
+    var due = Date.parse(el.getAttribute("data-due-at"));
+    if (isNaN(start) || isNaN(due)) return;
+    var percent = due <= start ? 100 : Math.round(100 * Math.min(Math.max((now - start) / (due - start), 0), 1));
+    var fill = el.querySelector(".progress-fill");
+    if (fill) fill.style.width = percent + "%";
+    el.setAttribute("aria-valuenow", String(percent));
+    el.classList.toggle("progress-late", percent >= 80);
+    var box = el.parentNode;
+    var text = box && box.querySelector("[data-progress-text]");
+    if (text) text.textContent = percent + "%";
+  }
+
   function tick() {
     var now = Date.now();
     document.querySelectorAll("time[data-countdown]").forEach(function (el) {
       var due = Date.parse(el.getAttribute("datetime"));
       if (!isNaN(due)) el.textContent = remaining(due - now);
+    });
+    document.querySelectorAll("[data-progress]").forEach(function (el) {
+      progress(el, now);
     });
   }
 

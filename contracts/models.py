@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
+from django.core.signals import setting_changed
 from django.db import models
 from django.db.models import Q
+from django.dispatch import receiver
 from django.urls import reverse
-from django.utils.functional import LazyObject
+from django.utils.functional import LazyObject, empty
 
 AMOUNT = {"max_digits": 18, "decimal_places": 2}
 
@@ -286,6 +288,13 @@ class PrivateStorage(LazyObject):
 
 
 private_storage = PrivateStorage()
+
+
+@receiver(setting_changed)
+def _reset_private_storage(*, setting, **kwargs):
+    """Follow a changed PRIVATE_MEDIA_ROOT (tests change it), as Django does for its storages."""
+    if setting == "PRIVATE_MEDIA_ROOT":
+        private_storage._wrapped = empty
 
 
 class Submission(models.Model):

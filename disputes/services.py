@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 
 from accounts.models import Role, User
 from accounts.selectors import user_has_role
@@ -396,11 +397,29 @@ def _lock_draft(dispute: Dispute, actor: User, now: datetime) -> Dispute:
     request = _lock_refund_request(dispute.refund_request_id)
     dispute = _lock_dispute(dispute.pk)
     _ensure_party(contract=request.contract, actor=actor, party="freelancer")
+    if dispute.status == DStatus.LAPSED:
+        raise FilingLocked(
+            "This draft was not submitted before the refund request's deadline; it can no "
+            "longer be changed or submitted.",
+            code="draft_lapsed",
+        )
     if dispute.status != DStatus.DRAFT:
         raise FilingLocked()
     _ensure_before(request.response_due_at, now, "submit this dispute")
     dispute.refund_request = request
     return dispute
+
+
+@transaction.atomic
+def evidence_remove(*, evidence: Evidence, actor: User, now: datetime) -> None:
+    """Take a file out of a draft filing (nothing of a submitted filing can be removed)."""
+    if evidence.dispute_id is None or evidence.uploaded_by_id != actor.pk:
+        raise NotAllowed("Only the freelancer removes files from their own draft.")
+    _lock_draft(evidence.dispute, actor, now)
+    stored = Evidence.objects.select_for_update().get(pk=evidence.pk)
+    name = stored.file.name
+    stored.delete()
+    transaction.on_commit(lambda: stored.file.storage.delete(name))
 
 
 @transaction.atomic
@@ -545,26 +564,25 @@ def evidence_add(
     Files are checked by content before anything is stored; each party may attach at most
     UPLOAD_MAX_FILES files to a dispute.
     """
-    locked = _lock_dispute(dispute.pk)
-    request = locked.refund_request
-    contract = request.contract
-    if actor.pk == contract.freelancer_id and locked.status == DStatus.DRAFT:
-        locked = _lock_draft(locked, actor, now)
-    elif actor.pk == contract.client_id and locked.status == DStatus.AWAITING_CLIENT:
-        _ensure_party(contract=contract, actor=actor, party="client")
-        _ensure_before(locked.response_due_at, now, "add evidence")
-    elif actor.pk in (contract.client_id, contract.freelancer_id) and any(
-        permit(locked, actor, now) for permit in EVIDENCE_PERMITS
-    ):
-        user_ensure_can_act(user=actor)
+    current = Dispute.objects.select_related("refund_request__contract").get(pk=dispute.pk)
+    contract = current.refund_request.contract
+    if actor.pk == contract.freelancer_id and current.status == DStatus.DRAFT:
+        # A draft is locked in the global order (refund request, then dispute); its status is
+        # checked again under the locks.
+        locked = _lock_draft(current, actor, now)
     else:
+        locked = _lock_dispute(dispute.pk)
         user_ensure_can_act(user=actor)
         if actor.pk not in (contract.client_id, contract.freelancer_id):
             raise NotAllowed()
-        raise FilingLocked(
-            "Evidence can be added only by the freelancer while drafting, or by the client "
-            "while the dispute waits for their answer."
-        )
+        if actor.pk == contract.client_id and locked.status == DStatus.AWAITING_CLIENT:
+            _ensure_before(locked.response_due_at, now, "add evidence")
+        elif not any(permit(locked, actor, now) for permit in EVIDENCE_PERMITS):
+            raise FilingLocked(
+                "Evidence can be added only by the freelancer while drafting, by the client "
+                "while the dispute waits for their answer, or by a party the arbitrator asked."
+            )
+    request = locked.refund_request
     if locked.evidence.filter(uploaded_by=actor).count() >= settings.UPLOAD_MAX_FILES:
         message = f"At most {settings.UPLOAD_MAX_FILES} files may be attached."
         raise InvalidInput(message, code="too_many_files", fields={"file": [message]})
@@ -892,6 +910,21 @@ def support_case_open(
     )
     for upload in uploads:
         _store_evidence(upload, actor=actor, now=now, support_case=case)
+    notifications_send(
+        messages=[
+            Message(
+                user_id=user_id,
+                kind="support_case_opened",
+                title=f"Support case #{case.pk} on “{contract.title}”",
+                body=text,
+                url=reverse("admin:disputes_supportcase_change", args=[case.pk]),
+            )
+            for user_id in User.objects.filter(groups__name=Role.SUPPORT.value)
+            .values_list("pk", flat=True)
+            .order_by("pk")
+        ],
+        now=now,
+    )
     return case
 
 

@@ -10,7 +10,7 @@ from accounts.models import Notification
 from accounts.services import AccountSuspended
 from contracts import services as contract_services
 from contracts.models import Contract, LedgerTransaction, Milestone
-from core.errors import DeadlinePassed, IllegalTransition, InvalidInput
+from core.errors import DeadlinePassed, IllegalTransition, InvalidInput, NotAllowed
 from disputes import services
 from disputes.models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
 from tests.factories import end_contract, file_dispute, make_milestone
@@ -431,3 +431,66 @@ class TestSupportCase:
 
         assert error.value.code == "not_active"
         assert SupportCase.objects.count() == 0
+
+
+class TestEvidenceRemove:
+    def test_takes_a_file_out_of_a_draft_and_off_the_disk(
+        self, request_300, settings, django_capture_on_commit_callbacks
+    ):
+        dispute = start_draft(request_300)
+        freelancer = request_300.contract.freelancer
+        evidence = services.evidence_add(
+            dispute=dispute, actor=freelancer, file=SimpleUploadedFile("a.txt", b"a"), now=START
+        )
+        path = settings.PRIVATE_MEDIA_ROOT / evidence.file.name
+
+        with django_capture_on_commit_callbacks(execute=True):
+            services.evidence_remove(evidence=evidence, actor=freelancer, now=START)
+
+        assert Evidence.objects.count() == 0
+        assert not path.exists()
+
+    def test_refuses_once_the_filing_is_submitted_or_for_someone_else(self, request_300):
+        dispute = start_draft(request_300, reason="QUALITY", description="d", amount="5.00")
+        freelancer = request_300.contract.freelancer
+        evidence = services.evidence_add(
+            dispute=dispute, actor=freelancer, file=SimpleUploadedFile("a.txt", b"a"), now=START
+        )
+
+        with pytest.raises(NotAllowed):
+            services.evidence_remove(
+                evidence=evidence, actor=request_300.contract.client, now=START
+            )
+        services.dispute_submit(dispute=dispute, actor=freelancer, now=START)
+        with pytest.raises(services.FilingLocked):
+            services.evidence_remove(evidence=evidence, actor=freelancer, now=START)
+
+        assert Evidence.objects.count() == 1
+
+
+class TestLapsedDraft:
+    def test_says_why_it_cannot_be_submitted(self, request_300):
+        dispute = start_draft(request_300, reason="QUALITY", description="d", amount="5.00")
+        services.refund_requests_expire(now=request_300.response_due_at, batch_size=10)
+
+        with pytest.raises(services.FilingLocked) as error:
+            services.dispute_submit(
+                dispute=dispute, actor=request_300.contract.freelancer, now=START
+            )
+
+        assert error.value.code == "draft_lapsed"
+
+
+def test_support_staff_are_told_of_a_new_case(contract):
+    from accounts.models import Role
+    from tests.factories import staff_member
+
+    support = staff_member(Role.SUPPORT, "sue-support")
+    milestone = make_milestone(contract, submitted=True)
+
+    case = services.support_case_open(
+        milestone=milestone, actor=contract.freelancer, description="No answer.", now=START
+    )
+
+    notice = Notification.objects.get(user=support, kind="support_case_opened")
+    assert notice.url.endswith(f"/disputes/supportcase/{case.pk}/change/")

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 
 from contracts.models import AMOUNT
+from disputes.models import Dispute
 
 
 class Party(models.TextChoices):
@@ -127,3 +128,12 @@ class Award(models.Model):
         if not self._state.adding:
             raise ValueError("An award is final: it cannot be changed.")
         super().save(*args, **kwargs)
+
+
+class ArbitrationQueueItem(Dispute):
+    """A dispute as the arbitrators' queue shows it (the admin's view of arbitration)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "Arbitration queue"
+        verbose_name_plural = "Arbitration queue"

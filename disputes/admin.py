@@ -14,7 +14,16 @@ from .models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
 class TimelineInline(ReadOnlyInline):
     model = TimelineEvent
     fk_name = "dispute"
-    fields = ["at", "kind", "actor", "amounts", "note", "deadline_party", "deadline_due_at"]
+    fields = [
+        "at",
+        "kind",
+        "actor",
+        "amounts",
+        "note",
+        "internal",
+        "deadline_party",
+        "deadline_due_at",
+    ]
     readonly_fields = fields
     show_change_link = False
     ordering = ["at", "pk"]

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 
 from contracts.models import AMOUNT
+from disputes.models import Dispute
 
 
 class Resolution(models.Model):
@@ -75,3 +76,12 @@ class Resolution(models.Model):
 
     def answer_of(self, party: str) -> str:
         return self.freelancer_answer if party == "freelancer" else self.client_answer
+
+
+class MediationQueueItem(Dispute):
+    """A dispute as the agents' queue shows it (the admin's view of mediation; no new table)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "Mediation queue"
+        verbose_name_plural = "Mediation queue"

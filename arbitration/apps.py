@@ -6,4 +6,5 @@ class ArbitrationConfig(AppConfig):
     verbose_name = "Arbitration"
 
     def ready(self):
-        from . import services  # noqa: F401  (registers the deadline sweeps and hooks)
+        # services registers the deadline sweeps and hooks; serializers fill `arbitration`.
+        from . import serializers, services  # noqa: F401

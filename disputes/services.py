@@ -1089,6 +1089,7 @@ def dispute_assign(*, dispute: Dispute, staff: User, role: str, now: datetime) -
     dispute = _lock_dispute(dispute.pk)
     if dispute.status not in ASSIGNABLE_STAGES[role]:
         raise Conflict(f"This dispute is {dispute.get_status_display().lower()}: no {role} needed.")
+    previous = dispute.agent if role == "agent" else dispute.arbitrator
     if role == "agent":
         dispute.agent, dispute.agent_assigned_at = staff, now
         dispute.save(update_fields=["agent", "agent_assigned_at"])
@@ -1097,8 +1098,9 @@ def dispute_assign(*, dispute: Dispute, staff: User, role: str, now: datetime) -
         dispute.arbitrator = staff
         dispute.save(update_fields=["arbitrator"])
         kind = Kind.ARBITRATOR_ASSIGNED
+    taken = f" from {previous}" if previous is not None and previous != staff else ""
     timeline_event_add(
-        dispute=dispute, kind=kind, actor=staff, now=now, note=f"{staff} took the case."
+        dispute=dispute, kind=kind, actor=staff, now=now, note=f"{staff} took the case{taken}."
     )
     return dispute
 

@@ -557,7 +557,7 @@ class MediationQueueAdmin(StaffCaseAdmin):
     def case_context(self, request, dispute):
         return {
             **super().case_context(request, dispute),
-            "small_claim": services._is_small_claim(dispute.refund_request.amount),
+            "small_claim": services.is_small_claim(dispute.refund_request.amount),
             "small_claims_limit": Decimal(settings.SMALL_CLAIMS_LIMIT),
             "service_level": settings.MEDIATION_SERVICE_LEVEL,
             "service_level_due_at": (

@@ -6,4 +6,5 @@ class MediationConfig(AppConfig):
     verbose_name = "Mediation"
 
     def ready(self):
-        from . import services  # noqa: F401  (registers the deadline sweeps)
+        # services registers the deadline sweeps; serializers fill the dispute's `resolution`.
+        from . import serializers, services  # noqa: F401

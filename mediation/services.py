@@ -71,7 +71,8 @@ def parse_split(
     return shares["to_freelancer"], shares["to_client"]
 
 
-def _is_small_claim(amount: Decimal) -> bool:
+def is_small_claim(amount: Decimal) -> bool:
+    """True when a resolution of ``amount`` is binding at once (small claims are enabled)."""
     return settings.SMALL_CLAIMS_ENABLED and amount < Decimal(settings.SMALL_CLAIMS_LIMIT)
 
 
@@ -118,7 +119,7 @@ def resolution_propose(
         f"{_money(share_f, request.currency)} to the freelancer, "
         f"{_money(share_c, request.currency)} to the client"
     )
-    if _is_small_claim(request.amount):
+    if is_small_claim(request.amount):
         resolution = Resolution.objects.create(
             dispute=dispute,
             proposed_by=agent,

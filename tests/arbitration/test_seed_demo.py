@@ -22,6 +22,9 @@ class TestSeedDemo:
         assert set(Dispute.objects.values_list("status", flat=True)) == {
             "AWAITING_CLIENT",
             "IN_MEDIATION",
+            "RESOLUTION_PROPOSED",
+            "ARBITRATION_WINDOW",
+            "IN_ARBITRATION",
         }
 
     def test_running_it_twice_is_safe(self, capsys):

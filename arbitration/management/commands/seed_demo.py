@@ -1,6 +1,6 @@
-"""Create demo users and contracts in every stage so far; safe to run again.
+"""Create demo users and contracts in every stage; safe to run again.
 
-It lives in the highest app that has stages to show, because it drives every app below it.
+It lives in the highest app, because it drives every app below it.
 """
 
 from datetime import timedelta
@@ -12,9 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
+from arbitration import services as arbitration
 from contracts import services as contracts
 from contracts.models import Contract
 from disputes import services as disputes
+from mediation import services as mediation
 
 DEMO_USERS = [
     # username, password, role group, is_staff, is_superuser
@@ -25,7 +27,7 @@ DEMO_USERS = [
     ("admin", "admin-demo-pass", None, True, True),
 ]
 
-# title, currency, [(milestone, amount, stage)], what happens after: None or an ending.
+# title, currency, [(milestone, amount, stage)], and how the contract ends, if it does.
 PLANS = [
     (
         "Company website",
@@ -50,6 +52,9 @@ PLANS = [
     ("Illustrations", "USD", [("Six spot illustrations", "900.00", "submitted")], "dispute"),
     ("Data migration", "EUR", [("Migration script", "1500.00", "submitted")], "declined"),
     ("SEO audit", "USD", [("Audit report", "300.00", "funded")], "refund accepted"),
+    ("Newsletter templates", "USD", [("Three templates", "800.00", "submitted")], "proposed"),
+    ("Pitch deck", "USD", [("Twelve slides", "600.00", "submitted")], "window"),
+    ("Shop integration", "EUR", [("Payment plugin", "2000.00", "submitted")], "arbitration"),
 ]
 
 
@@ -74,7 +79,7 @@ class Command(BaseCommand):
 
         created = 0
         for plan in PLANS:
-            created += self._contract(users["client"], users["freelancer"], *plan)
+            created += self._contract(users["client"], users["freelancer"], users["agent"], *plan)
 
         self.stdout.write("Demo users (username / password):")
         for username, password, role, _, _ in DEMO_USERS:
@@ -83,7 +88,7 @@ class Command(BaseCommand):
         total = Contract.objects.filter(client=users["client"]).count()
         self.stdout.write(f"Demo contracts: {created} created, {total} in all.")
 
-    def _contract(self, client, freelancer, title, currency, milestones, ending) -> int:
+    def _contract(self, client, freelancer, agent, title, currency, milestones, ending) -> int:
         if Contract.objects.filter(client=client, freelancer=freelancer, title=title).exists():
             return 0
         now = timezone.now()
@@ -130,7 +135,7 @@ class Command(BaseCommand):
         )
         if ending == "refund accepted":
             disputes.refund_request_accept(refund_request=request, actor=freelancer, now=now)
-        if ending in {"dispute", "declined"}:
+        if ending in {"dispute", "declined", "proposed", "window", "arbitration"}:
             dispute = disputes.dispute_start(
                 refund_request=request,
                 actor=freelancer,
@@ -155,11 +160,27 @@ class Command(BaseCommand):
                 now=now,
             )
             disputes.dispute_submit(dispute=dispute, actor=freelancer, now=now)
-            if ending == "declined":
+            if ending != "dispute":
                 disputes.dispute_decline(
                     dispute=dispute,
                     actor=client,
                     reason="Two of the deliverables were drafts, not final files.",
                     now=now,
                 )
+            if ending in {"proposed", "window", "arbitration"}:
+                half = request.amount / 2
+                mediation.resolution_propose(
+                    dispute=dispute,
+                    agent=agent,
+                    to_freelancer=str(half),
+                    to_client=str(request.amount - half),
+                    rationale="Most of the work was delivered as agreed; the last part was a "
+                    "draft. An even split of the amount in dispute reflects that.",
+                    now=now,
+                )
+            if ending in {"window", "arbitration"}:
+                mediation.resolution_answer(dispute=dispute, actor=client, accept=False, now=now)
+            if ending == "arbitration":
+                for party in (freelancer, client):
+                    arbitration.arbitration_fee_pay(dispute=dispute, actor=party, now=now)
         return 1

@@ -6,4 +6,6 @@ urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("contracts.api_urls")),
     path("", include("disputes.api_urls")),
+    path("", include("mediation.api_urls")),
+    path("", include("arbitration.api_urls")),
 ]

@@ -283,6 +283,10 @@ SPECTACULAR_SETTINGS = {
         "DisputeOutcomeEnum": "disputes.models.Dispute.Outcome",
         "SupportCaseStatusEnum": "disputes.models.SupportCase.Status",
         "TimelineEventKindEnum": "disputes.models.TimelineEvent.Kind",
+        "PartyEnum": "contracts.serializers.DEADLINE_PARTIES",
+        "ArbitrationPartyEnum": "arbitration.models.Party",
+        "ResolutionAnswerEnum": "mediation.models.Resolution.Answer",
+        "EvidenceRequestStatusEnum": "arbitration.serializers.EVIDENCE_REQUEST_STATUSES",
     },
 }
 IDEMPOTENCY_KEY_TTL = timedelta(hours=int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "48")))

@@ -129,11 +129,18 @@ class SubmissionSerializer(serializers.Serializer):
     files = SubmissionFileSerializer(many=True, read_only=True)
 
 
+# Whose move a deadline is; "parties" when each of the two parties has its own move.
+DEADLINE_PARTIES = ["freelancer", "client", "agent", "arbitrator", "parties"]
+
+
 class DeadlineSerializer(serializers.Serializer):
     kind = serializers.CharField(read_only=True)
     due_at = UTCDateTimeField()
     party = serializers.ChoiceField(
-        choices=["freelancer", "client", "agent", "arbitrator"], read_only=True
+        choices=DEADLINE_PARTIES,
+        read_only=True,
+        help_text='Whose move it is; "parties" when each of the two parties has its own move '
+        "(answering a proposed resolution, paying the arbitration fee).",
     )
 
 

@@ -10,7 +10,12 @@ are (blind feedback, a freelancer's draft) and download links are absolute.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from django.db import models
 from django.urls import reverse
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -47,12 +52,87 @@ DEADLINE_HELP = (
     "The deadline that applies now, or null. Kinds: refund_request_response (the freelancer "
     "accepts or submits a dispute; silence refunds the client), client_response (the client "
     "accepts or declines; silence releases the disputed amount), mediation_service_level (the "
-    "agent's target, enforced: false)."
+    "agent's target, enforced: false), resolution_response (party: parties, each answers the "
+    "proposed resolution; a rejection or silence brings a Notice of Non-Resolution), "
+    "arbitration_window (party: parties, each may pay its arbitration fee; see `arbitration`). "
+    "While IN_ARBITRATION the arbitrator's evidence requests carry their own due dates "
+    "(`arbitration.evidence_requests`)."
 )
 
 
-# Filled by the mediation and arbitration stages; documented now so the field names are kept.
-PLACEHOLDER = {"type": "object", "nullable": True, "description": "Always null in this version."}
+# --- Fields the later stages fill ---------------------------------------------------------------
+# The dispute object carries the state of stages whose apps depend on this one (``resolution``
+# from mediation, ``arbitration`` from arbitration), and a lower app never imports a higher one.
+# So each of those apps registers a provider here from its AppConfig.ready(): ``provide`` reads
+# what the field shows for every dispute of a page at once, in a fixed number of queries whatever
+# the number of disputes, and answers ``{dispute_id: data}``; a dispute left out shows null.
+# ``serializer`` documents the field's shape in the schema.
+
+
+@dataclass(frozen=True)
+class DisputeFieldProvider:
+    provide: Callable[[Sequence[Dispute]], Mapping[int, object]]
+    serializer: type[serializers.Serializer]
+
+
+DISPUTE_FIELD_PROVIDERS: dict[str, DisputeFieldProvider] = {}
+
+
+def register_dispute_field(
+    name: str,
+    *,
+    provide: Callable[[Sequence[Dispute]], Mapping[int, object]],
+    serializer: type[serializers.Serializer],
+) -> None:
+    """Fill the dispute object's field ``name`` with what ``provide`` reads (see above)."""
+    DISPUTE_FIELD_PROVIDERS[name] = DisputeFieldProvider(provide=provide, serializer=serializer)
+
+
+_PROVIDED = "_provided_dispute_fields"
+
+
+def _provide(context: dict, disputes: Iterable[Dispute]) -> None:
+    """Ask every provider once about the disputes not asked about yet in this ``context``."""
+    provided = context.setdefault(_PROVIDED, {"asked": set(), "values": {}})
+    todo = [dispute for dispute in disputes if dispute.pk not in provided["asked"]]
+    if not todo:
+        return
+    for name, provider in DISPUTE_FIELD_PROVIDERS.items():
+        provided["values"].setdefault(name, {}).update(provider.provide(todo))
+    provided["asked"].update(dispute.pk for dispute in todo)
+
+
+class ProvidedField(serializers.Field):
+    """A field of the dispute object that a later stage fills (``register_dispute_field``)."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(read_only=True, source="*", allow_null=True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, dispute: Dispute):
+        _provide(self.context, [dispute])
+        return self.context[_PROVIDED]["values"].get(self.field_name, {}).get(dispute.pk)
+
+
+class ProvidedFieldExtension(OpenApiSerializerFieldExtension):
+    """Document a provided field with the serializer its provider registered."""
+
+    target_class = ProvidedField
+
+    def map_serializer_field(self, auto_schema, direction):
+        provider = DISPUTE_FIELD_PROVIDERS.get(self.target.field_name)
+        if provider is None:
+            return {"type": "object"}
+        return auto_schema._map_serializer_field(provider.serializer(), direction)
+
+
+class DisputeListSerializer(serializers.ListSerializer):
+    """A page of disputes: the later stages' fields are read for the whole page at once."""
+
+    def to_representation(self, data):
+        disputes = list(data.all() if isinstance(data, models.manager.BaseManager) else data)
+        _provide(self.context, disputes)
+        return super().to_representation(disputes)
 
 
 def _deadline(deadline: Deadline | None) -> dict | None:
@@ -141,13 +221,18 @@ class DisputeSerializer(serializers.Serializer):
     to_client = serializers.SerializerMethodField(
         help_text="Once closed: what was refunded to the client."
     )
-    resolution = serializers.SerializerMethodField(
-        help_text="The mediation agent's proposed resolution: always null in this version."
+    resolution = ProvidedField(
+        help_text="The mediation agent's latest proposed resolution and the parties' answers; "
+        "null until an agent proposes one."
     )
-    arbitration = serializers.SerializerMethodField(
-        help_text="The arbitration window, fees and award: always null in this version."
+    arbitration = ProvidedField(
+        help_text="The arbitration window, both parties' fees, the case, its open evidence "
+        "requests and the award; null until a Notice of Non-Resolution opens the window."
     )
     created_at = UTCDateTimeField()
+
+    class Meta:
+        list_serializer_class = DisputeListSerializer
 
     def _money(self, dispute: Dispute, amount) -> str | None:
         return None if amount is None else format_amount(amount, dispute.refund_request.currency)
@@ -187,14 +272,6 @@ class DisputeSerializer(serializers.Serializer):
     @extend_schema_field(CaseDeadlineSerializer(allow_null=True))
     def get_deadline(self, dispute: Dispute) -> dict | None:
         return _deadline(dispute.current_deadline())
-
-    @extend_schema_field(PLACEHOLDER)
-    def get_resolution(self, dispute: Dispute) -> None:
-        return None
-
-    @extend_schema_field(PLACEHOLDER)
-    def get_arbitration(self, dispute: Dispute) -> None:
-        return None
 
 
 class EvidenceSerializer(serializers.Serializer):

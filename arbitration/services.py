@@ -386,7 +386,10 @@ def _extend_evidence_request(dispute: Dispute, due_at: datetime, now: datetime):
         .first()
     )
     if request is None:
-        raise Conflict("No evidence request is open: there is no party deadline to extend.")
+        raise Conflict(
+            "No evidence request is open: there is no party deadline to extend.",
+            code="no_deadline",
+        )
     if due_at <= request.due_at:
         message = "The new deadline must be later than the current one."
         raise InvalidInput(message, code="invalid_due_at", fields={"due_at": [message]})

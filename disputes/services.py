@@ -1108,6 +1108,7 @@ def dispute_assign(*, dispute: Dispute, staff: User, role: str, now: datetime) -
 @transaction.atomic
 def dispute_note_add(*, dispute: Dispute, author: User, text: str, now: datetime) -> TimelineEvent:
     """Add an internal note: mediation agents and arbitrators read it, the parties never do."""
+    user_ensure_can_act(user=author)
     if not (
         user_has_role(user=author, role=Role.MEDIATION_AGENT)
         or user_has_role(user=author, role=Role.ARBITRATOR)

@@ -8,3 +8,21 @@ class ArbitrationConfig(AppConfig):
     def ready(self):
         # services registers the deadline sweeps and hooks; serializers fill `arbitration`.
         from . import serializers, services  # noqa: F401
+
+        self._register_party_pages()
+
+    def _register_party_pages(self):
+        """Show the fee window, the case and the award on See Dispute, and the parties' hints on
+        the contract pages, without disputes importing this app."""
+        from disputes import views as dispute_views
+        from disputes.models import Dispute
+
+        from . import party_views
+
+        dispute_views.register_dispute_panel(party_views.arbitration_panel, stage=20)
+        dispute_views.register_stage_next_step(
+            Dispute.Status.ARBITRATION_WINDOW, party_views.window_next_step
+        )
+        dispute_views.register_stage_next_step(
+            Dispute.Status.IN_ARBITRATION, party_views.case_next_step
+        )

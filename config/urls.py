@@ -19,6 +19,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("contracts.urls")),
     path("", include("disputes.urls")),
+    path("", include("mediation.party_urls")),
+    path("", include("arbitration.party_urls")),
 ]
 
 # Unknown URLs under /api/ answer in the API's one error shape; the rest get the 404 page.

@@ -22,6 +22,7 @@ urlpatterns = [
     path("disputes/<int:pk>/decline/", views.dispute_decline, name="dispute-decline"),
     path("disputes/<int:pk>/evidence/", views.evidence_add, name="evidence-add"),
     path("evidence/<int:pk>/download/", views.evidence_download, name="evidence-download"),
+    path("evidence/<int:pk>/remove/", views.evidence_remove, name="evidence-remove"),
     path("milestones/<int:pk>/support/", views.support_case_open, name="support-case-open"),
     path("support-cases/<int:pk>/", views.support_case_detail, name="support-case"),
 ]

@@ -97,6 +97,8 @@ DEADLINE_LABELS = {
     "mediation_service_level": "A mediation agent proposes a resolution",
     "resolution_response": "Both parties accept or reject the proposed resolution",
     "arbitration_window": "Each party agrees to arbitration and pays its fee",
+    "evidence_request": "Evidence the arbitrator asked for is due",
+    "extended": "The extended deadline",
 }
 AMOUNT_LABELS = {
     "escrowed": "Escrowed (E)",
@@ -106,6 +108,7 @@ AMOUNT_LABELS = {
     "refunded": "Refunded to the client",
     "to_freelancer": "To the freelancer",
     "to_client": "To the client",
+    "fee": "Arbitration fee",
 }
 KIND_LABELS = dict(TimelineEvent.Kind.choices)
 
@@ -218,9 +221,59 @@ def milestone_next_step(*, contract: Contract, milestone: Milestone, role: str) 
             "Waiting for the client to answer your dispute", False, dispute.get_absolute_url()
         )
     if dispute is not None and dispute.is_open:
-        # Later stages (mediation, arbitration) show their state; their pages say what to do.
-        return NextStep(dispute.get_status_display(), False, dispute.get_absolute_url())
+        # Later stages (mediation, arbitration) say what to do through their own providers.
+        provider = _stage_next_steps.get(dispute.status)
+        step = provider(dispute=dispute, role=role) if provider else None
+        return step or NextStep(dispute.get_status_display(), False, dispute.get_absolute_url())
     return None
+
+
+# A later stage registers how it tells a party's next step while a dispute is in it:
+# ``provider(dispute=, role=) -> NextStep | None``. The dispute comes with its refund request.
+StageNextStep = Callable[..., NextStep | None]
+_stage_next_steps: dict[str, StageNextStep] = {}
+
+
+def register_stage_next_step(status: str, provider: StageNextStep) -> StageNextStep:
+    """Ask ``provider`` for the next step of a milestone whose dispute is in ``status``."""
+    _stage_next_steps[status] = provider
+    return provider
+
+
+# --- Panels that later stages add to See Dispute (registered from their AppConfig.ready) ------
+
+
+@dataclass(frozen=True)
+class DisputePanel:
+    """A later stage's part of See Dispute: its template, that template's context (as
+    ``panel``), and the deadline the page shows instead of the dispute's own, if any."""
+
+    template: str
+    context: dict
+    deadline: Deadline | None = None
+
+
+PanelProvider = Callable[..., DisputePanel | None]
+_dispute_panels: list[tuple[int, PanelProvider]] = []
+
+
+def register_dispute_panel(provider: PanelProvider, *, stage: int) -> PanelProvider:
+    """Ask ``provider(dispute=, user=, role=, events=, bound=, now=)`` for a See Dispute panel.
+
+    ``events`` are the timeline events the viewer may read, already loaded; ``bound`` holds forms
+    to show with the user's input and errors. A provider returns None, without a query, before
+    its stage; after, it reads with one or two queries whatever the number of rows, so the page
+    costs the same for any dispute. Panels of later stages (higher ``stage``) come first: the
+    current stage on top, the earlier ones below it.
+    """
+    if all(registered is not provider for _, registered in _dispute_panels):
+        _dispute_panels.append((stage, provider))
+        _dispute_panels.sort(key=lambda item: -item[0])
+    return provider
+
+
+def dispute_panels(**context) -> list[DisputePanel]:
+    return [panel for _, provider in _dispute_panels if (panel := provider(**context)) is not None]
 
 
 # --- Shared edges -------------------------------------------------------------------------------
@@ -739,21 +792,24 @@ def _render_dispute(
     answering = (
         role == "client" and dispute.status == DStatus.AWAITING_CLIENT and not user.is_suspended
     )
+    events = list(selectors.timeline_for_viewer(refund_request=refund, user=user, role=role))
+    panels = dispute_panels(
+        dispute=dispute, user=user, role=role, events=events, bound=bound, now=now
+    )
+    deadline = next((p.deadline for p in panels if p.deadline), None) or dispute.current_deadline()
     context = {
         "dispute": dispute,
         "refund": refund,
         "contract": contract,
         "milestone": dispute.milestone,
         "role": role,
-        "deadline": deadline_view(dispute.current_deadline(), now=now, role=role),
+        "deadline": deadline_view(deadline, now=now, role=role),
+        "panels": panels,
         "feedback_visible": (
             user.is_staff or role == "freelancer" or dispute.feedback_is_visible_to_client
         ),
         "evidence": list(selectors.dispute_evidence(dispute=dispute)),
-        "events": _timeline(
-            selectors.timeline_for_viewer(refund_request=refund, user=user, role=role),
-            refund.currency,
-        ),
+        "events": _timeline(events, refund.currency),
         "can_answer": answering,
         "decline_form": bound.get("decline") or (DeclineForm() if answering else None),
         "evidence_form": bound.get("evidence") or (EvidenceForm() if answering else None),
@@ -764,6 +820,13 @@ def _render_dispute(
         "rest": refund.amount - dispute.amount if dispute.amount is not None else None,
     }
     return render(request, "disputes/dispute.html", context, status=status)
+
+
+def render_dispute(
+    request: HttpRequest, *, pk: int, bound: dict | None = None, status: int = 200
+) -> HttpResponse:
+    """Render See Dispute, for a later stage's action that shows its form's errors there."""
+    return _render_dispute(request, pk=pk, bound=bound, status=status)
 
 
 @login_required
@@ -848,6 +911,25 @@ def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
     names = ", ".join(f"“{e.name}”" for e in stored)
     messages.success(request, f"Added {_files_text(len(stored))} to the dispute: {names}.")
     return redirect(dispute)
+
+
+@login_required
+@require_POST
+def evidence_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take a file out of a draft filing (step 2's Remove button)."""
+    stored = selectors.evidence_get_for_user(user=request.user, pk=pk)
+    if stored.dispute_id is None:
+        raise Http404("Support case files cannot be removed.")
+    dispute = selectors.dispute_get_for_user(user=request.user, pk=stored.dispute_id)
+    try:
+        services.evidence_remove(evidence=stored, actor=request.user, now=timezone.now())
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        if dispute.status == DStatus.DRAFT:
+            return redirect("disputes:dispute-details", pk=dispute.pk)
+        return redirect(dispute)
+    messages.success(request, f"Removed “{stored.name}” from your draft.")
+    return redirect("disputes:dispute-details", pk=dispute.pk)
 
 
 @login_required

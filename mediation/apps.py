@@ -8,3 +8,18 @@ class MediationConfig(AppConfig):
     def ready(self):
         # services registers the deadline sweeps; serializers fill the dispute's `resolution`.
         from . import serializers, services  # noqa: F401
+
+        self._register_party_pages()
+
+    def _register_party_pages(self):
+        """Show the proposed resolution on See Dispute, and the hint to answer it on the
+        contract pages, without disputes importing this app."""
+        from disputes import views as dispute_views
+        from disputes.models import Dispute
+
+        from . import party_views
+
+        dispute_views.register_dispute_panel(party_views.resolution_panel, stage=10)
+        dispute_views.register_stage_next_step(
+            Dispute.Status.RESOLUTION_PROPOSED, party_views.next_step
+        )

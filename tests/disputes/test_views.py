@@ -627,6 +627,102 @@ class TestDetailsStep:
         assert reload(draft).reason == ""
 
 
+class TestEvidenceRemove:
+    def draft_file(self, draft: Dispute, name: str = "delivery.pdf") -> Evidence:
+        return services.evidence_add(
+            dispute=draft,
+            actor=draft.refund_request.contract.freelancer,
+            file=upload(name),
+            now=timezone.now(),
+        )
+
+    def test_step_2_offers_a_remove_button_per_file(self, draft, freelancer):
+        files = [self.draft_file(draft, "a.pdf"), self.draft_file(draft, "b.pdf")]
+
+        response = browser_for(freelancer).get(reverse("disputes:dispute-details", args=[draft.pk]))
+
+        html = response.content.decode()
+        for evidence in files:
+            assert reverse("disputes:evidence-remove", args=[evidence.pk]) in html
+            assert f'form="evidence-remove-{evidence.pk}"' in html
+            assert f'aria-label="Remove {evidence.name}"' in html
+
+    def test_removes_the_file_and_its_stored_copy(
+        self, draft, freelancer, settings, django_capture_on_commit_callbacks
+    ):
+        evidence = self.draft_file(draft)
+
+        with django_capture_on_commit_callbacks(execute=True):
+            response = browser_for(freelancer).post(
+                reverse("disputes:evidence-remove", args=[evidence.pk]), follow=True
+            )
+
+        assert shown_messages(response) == ["Removed “delivery.pdf” from your draft."]
+        assert response.redirect_chain[-1][0] == reverse(
+            "disputes:dispute-details", args=[draft.pk]
+        )
+        assert not Evidence.objects.filter(pk=evidence.pk).exists()
+        assert stored_evidence_files(settings) == []
+
+    def test_refuses_a_file_of_a_submitted_dispute(self, dispute, freelancer):
+        evidence = dispute.evidence.get()
+
+        response = browser_for(freelancer).post(
+            reverse("disputes:evidence-remove", args=[evidence.pk]), follow=True
+        )
+
+        assert shown_messages(response) == ["A submitted dispute cannot be edited."]
+        assert response.redirect_chain[-1][0] == dispute.get_absolute_url()
+        assert Evidence.objects.filter(pk=evidence.pk).exists()
+
+    def test_refuses_the_clients_file_to_the_client(self, dispute, client_user):
+        evidence = client_evidence(dispute)
+
+        response = browser_for(client_user).post(
+            reverse("disputes:evidence-remove", args=[evidence.pk]), follow=True
+        )
+
+        assert shown_messages(response) == ["Only the contract's freelancer can take this action."]
+        assert Evidence.objects.filter(pk=evidence.pk).exists()
+
+    def test_refuses_a_suspended_freelancer(self, draft, freelancer):
+        from accounts.services import user_suspend
+
+        evidence = self.draft_file(draft)
+        user_suspend(
+            user=freelancer, actor=UserFactory(is_staff=True), reason="x", now=timezone.now()
+        )
+
+        response = browser_for(freelancer).post(
+            reverse("disputes:evidence-remove", args=[evidence.pk]), follow=True
+        )
+
+        assert shown_messages(response) == [
+            "Your account is suspended: you can read, but not take actions."
+        ]
+        assert Evidence.objects.filter(pk=evidence.pk).exists()
+
+    @pytest.mark.parametrize("viewer", ["client_user", "stranger"])
+    def test_is_404_for_the_client_of_a_draft_and_for_a_stranger(self, draft, viewer, request):
+        evidence = self.draft_file(draft)
+
+        response = browser_for(request.getfixturevalue(viewer)).post(
+            reverse("disputes:evidence-remove", args=[evidence.pk])
+        )
+
+        assert response.status_code == 404
+        assert Evidence.objects.filter(pk=evidence.pk).exists()
+
+    def test_a_get_is_405_and_an_unknown_file_404(self, draft, freelancer):
+        evidence = self.draft_file(draft)
+        browser = browser_for(freelancer)
+
+        assert (
+            browser.get(reverse("disputes:evidence-remove", args=[evidence.pk])).status_code == 405
+        )
+        assert browser.post(reverse("disputes:evidence-remove", args=[999999])).status_code == 404
+
+
 class TestAmountStep:
     def test_shows_r_and_goes_on_to_the_review(self, draft, freelancer):
         browser = browser_for(freelancer)

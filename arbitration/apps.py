@@ -14,11 +14,16 @@ class ArbitrationConfig(AppConfig):
     def _register_party_pages(self):
         """Show the fee window, the case and the award on See Dispute, and the parties' hints on
         the contract pages, without disputes importing this app."""
+        from contracts import selectors as contract_selectors
         from disputes import views as dispute_views
         from disputes.models import Dispute
 
         from . import party_views
 
+        contract_selectors.register_milestone_prefetch(
+            "refund_request__dispute__arbitration_fees",
+            "refund_request__dispute__arbitration_case__evidence_requests",
+        )
         dispute_views.register_dispute_panel(party_views.arbitration_panel, stage=20)
         dispute_views.register_stage_next_step(
             Dispute.Status.ARBITRATION_WINDOW, party_views.window_next_step

@@ -198,7 +198,8 @@ def window_next_step(*, dispute: Dispute, role: str) -> NextStep | None:
     if timezone.now() >= dispute.response_due_at:
         return None  # the sweep closes the window within minutes; the stage's name says enough
     url = f"{dispute.get_absolute_url()}#arbitration"
-    if ArbitrationFee.objects.filter(dispute=dispute, party=role).exists():
+    # The fees and the case are prefetched for the contract pages (see apps.py): no query here.
+    if any(fee.party == role for fee in dispute.arbitration_fees.all()):
         return NextStep(f"Waiting for the {_other(role)} to agree to arbitration", False, url)
     return NextStep("Pay the arbitration fee, or let the window close", True, url)
 
@@ -206,12 +207,12 @@ def window_next_step(*, dispute: Dispute, role: str) -> NextStep | None:
 def case_next_step(*, dispute: Dispute, role: str) -> NextStep | None:
     """The contract pages' hint while the arbitration case is open."""
     url = f"{dispute.get_absolute_url()}#arbitration"
-    asked = EvidenceRequest.objects.filter(
-        case__dispute=dispute,
-        party=role,
-        status=EvidenceRequest.Status.OPEN,
-        due_at__gt=timezone.now(),
-    ).exists()
+    now = timezone.now()
+    case = getattr(dispute, "arbitration_case", None)
+    asked = case is not None and any(
+        r.party == role and r.status == EvidenceRequest.Status.OPEN and r.due_at > now
+        for r in case.evidence_requests.all()
+    )
     if asked:
         return NextStep("Upload the evidence the arbitrator asked for", True, url)
     return NextStep("Waiting for the arbitrator's award", False, url)

@@ -14,6 +14,7 @@ def _party(user: User) -> Q:
 # contract pages' milestone query so the pages can link to them in the same query. Each app
 # registers its own from AppConfig.ready(): contracts never imports them (DESIGN §6).
 _milestone_related: list[str] = []
+_milestone_prefetches: list[str] = []
 _milestone_detail_prefetches: dict[str, QuerySet | None] = {}
 
 
@@ -22,13 +23,23 @@ def register_milestone_related(*paths: str) -> None:
     _milestone_related.extend(p for p in paths if p not in _milestone_related)
 
 
+def register_milestone_prefetch(*lookups: str) -> None:
+    """Prefetch ``lookups`` (relations reached through the joined ones) with every milestone
+    list: one query each per page, whatever the number of rows, for the pages' next steps."""
+    _milestone_prefetches.extend(p for p in lookups if p not in _milestone_prefetches)
+
+
 def register_milestone_detail_prefetch(lookup: str, queryset: QuerySet | None = None) -> None:
     """Prefetch ``lookup`` (a many-valued relation of Milestone) on the contract page."""
     _milestone_detail_prefetches[lookup] = queryset
 
 
 def milestones_with_money() -> QuerySet[Milestone]:
-    return Milestone.objects.select_related("escrow_account", *_milestone_related).order_by("pk")
+    return (
+        Milestone.objects.select_related("escrow_account", *_milestone_related)
+        .prefetch_related(*_milestone_prefetches)
+        .order_by("pk")
+    )
 
 
 def contracts_for_user(*, user: User) -> QuerySet[Contract]:

@@ -562,7 +562,7 @@ def evidence_add(
     or a party a later stage permits (see EVIDENCE_PERMITS).
 
     Files are checked by content before anything is stored; each party may attach at most
-    UPLOAD_MAX_FILES files to a dispute.
+    UPLOAD_MAX_FILES files in each stage of a dispute.
     """
     current = Dispute.objects.select_related("refund_request__contract").get(pk=dispute.pk)
     contract = current.refund_request.contract
@@ -583,7 +583,12 @@ def evidence_add(
                 "while the dispute waits for their answer, or by a party the arbitrator asked."
             )
     request = locked.refund_request
-    if locked.evidence.filter(uploaded_by=actor).count() >= settings.UPLOAD_MAX_FILES:
+    # The limit holds per party and stage: files of the filing do not use up the room an
+    # arbitrator's later request gives.
+    mine = locked.evidence.filter(uploaded_by=actor)
+    if locked.status != DStatus.DRAFT and locked.stage_started_at is not None:
+        mine = mine.filter(uploaded_at__gte=locked.stage_started_at)
+    if mine.count() >= settings.UPLOAD_MAX_FILES:
         message = f"At most {settings.UPLOAD_MAX_FILES} files may be attached."
         raise InvalidInput(message, code="too_many_files", fields={"file": [message]})
     evidence = _store_evidence(file, actor=actor, now=now, description=description, dispute=locked)

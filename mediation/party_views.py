@@ -143,14 +143,12 @@ def next_step(*, dispute: Dispute, role: str) -> NextStep | None:
     """The contract pages' hint while a resolution waits for the parties' answers."""
     if timezone.now() >= dispute.response_due_at:
         return None  # the sweep issues the notice within minutes; the stage's name says enough
-    answered = (
-        Resolution.objects.filter(dispute=dispute, status=Resolution.Status.PROPOSED)
-        .values_list(f"{role}_answer", flat=True)
-        .first()
-    )
+    # dispute.resolutions is prefetched for the contract pages (see apps.py): no query here.
+    proposed = [r for r in dispute.resolutions.all() if r.status == Resolution.Status.PROPOSED]
     url = f"{dispute.get_absolute_url()}#resolution"
-    if answered is None:
+    if not proposed:
         return None
+    answered = proposed[0].answer_of(role)
     if not answered:
         return NextStep("Answer the proposed resolution", True, url)
     return NextStep(f"Waiting for the {_other(role)} to answer the resolution", False, url)

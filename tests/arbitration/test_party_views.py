@@ -536,3 +536,53 @@ class TestContractHistoryHints:
             hints = self.hints(client_user)
 
         assert hints == [("Not resolved: arbitration window open", False)]
+
+
+class TestContractHistoryQueries:
+    def test_stay_the_same_with_1_or_4_contracts_in_each_later_stage(
+        self, agent, arbitrator, client_user, freelancer
+    ):
+        from tests.factories import ContractFactory
+
+        def add(count):
+            for _ in range(count):
+                disputes_in_stage = []
+                for _stage in range(3):
+                    contract = ContractFactory(client=client_user, freelancer=freelancer)
+                    dispute = declined_dispute(contract)
+                    mediation.resolution_propose(
+                        dispute=dispute,
+                        agent=agent,
+                        to_freelancer="150.00",
+                        to_client="150.00",
+                        rationale="Half each.",
+                        now=timezone.now(),
+                    )
+                    disputes_in_stage.append(dispute)
+                for dispute in disputes_in_stage[1:]:
+                    mediation.resolution_answer(
+                        dispute=dispute, actor=client_user, accept=False, now=timezone.now()
+                    )
+                in_case = disputes_in_stage[2]
+                pay(in_case, freelancer)
+                pay(in_case, client_user)
+                ask(reload(in_case), arbitrator, "client")
+
+        add(1)
+        browser = browser_for(client_user)
+        browser.get(reverse("contracts:history"))
+        with CaptureQueriesContext(connection) as few:
+            browser.get(reverse("contracts:history"))
+        add(3)
+
+        with CaptureQueriesContext(connection) as many:
+            response = browser.get(reverse("contracts:history"))
+
+        hints = {item.hint for row in response.context["rows"] for item in row.milestones}
+        assert len(response.context["rows"]) == 12
+        assert {
+            "Answer the proposed resolution",
+            "Pay the arbitration fee, or let the window close",
+            "Upload the evidence the arbitrator asked for",
+        } <= hints
+        assert len(many.captured_queries) == len(few.captured_queries)

@@ -15,7 +15,7 @@ from core.errors import DeadlinePassed, InvalidInput, NotAllowed
 from disputes import services as disputes
 from disputes.models import Dispute, Evidence
 from mediation import services as mediation
-from tests.factories import declined_dispute, staff_member
+from tests.factories import declined_dispute, end_contract, file_dispute, staff_member
 
 pytestmark = pytest.mark.django_db
 
@@ -284,3 +284,47 @@ class TestSuspension:
     def test_only_staff_suspend(self, contract):
         with pytest.raises(NotAllowed):
             user_suspend(user=contract.client, actor=contract.freelancer, reason="x", now=START)
+
+
+class TestEvidenceLimit:
+    def test_files_of_the_filing_leave_room_for_an_arbitrators_request(
+        self, contract, agent, arbitrator, settings
+    ):
+        settings.UPLOAD_MAX_FILES = 1
+
+        dispute = file_dispute(
+            end_contract(contract, now=START),
+            now=START,
+            evidence=[SimpleUploadedFile("filing.txt", b"filing")],
+        )
+        later = START + timedelta(hours=1)
+        disputes.dispute_decline(dispute=dispute, actor=contract.client, reason="No.", now=later)
+        mediation.resolution_propose(
+            dispute=dispute,
+            agent=agent,
+            to_freelancer="150.00",
+            to_client="150.00",
+            rationale="Half each.",
+            now=later,
+        )
+        mediation.resolution_answer(dispute=dispute, actor=contract.client, accept=False, now=later)
+        for party in (contract.freelancer, contract.client):
+            services.arbitration_fee_pay(dispute=dispute, actor=party, now=later)
+        services.evidence_request_create(
+            dispute=dispute,
+            arbitrator=arbitrator,
+            party="freelancer",
+            message="More.",
+            due_at=START + timedelta(days=2),
+            now=START + timedelta(hours=1),
+        )
+
+        evidence = disputes.evidence_add(
+            dispute=dispute,
+            actor=contract.freelancer,
+            file=SimpleUploadedFile("more.txt", b"more"),
+            now=START + timedelta(hours=2),
+        )
+
+        assert Evidence.objects.filter(uploaded_by=contract.freelancer).count() == 2
+        assert evidence.name == "more.txt"

@@ -13,11 +13,11 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import IDEMPOTENCY_KEY_PARAMETER, error_responses, idempotent
+from core.api import IDEMPOTENCY_KEY_PARAMETER, StrictMultiPartParser, error_responses, idempotent
 
 from . import selectors, services
 from .serializers import (
@@ -169,7 +169,7 @@ class MilestoneFundView(JSONView):
 
 
 class MilestoneSubmitView(APIView):
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [JSONParser, StrictMultiPartParser]
 
     @extend_schema(
         operation_id="milestones_submit",

@@ -10,11 +10,14 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import Http404, JsonResponse
+from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
+from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from django.views.defaults import page_not_found
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import DataAndFiles, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -229,3 +232,30 @@ def idempotent(view_method):
             return response
 
     return wrapper
+
+
+class _PathRefusingParser(DjangoMultiPartParser):
+    def sanitize_file_name(self, file_name):
+        # Django would quietly keep only the last part of "../../x.pdf"; we refuse it instead,
+        # so a client learns its upload was not what it meant to send.
+        if "/" in file_name or "\\" in file_name or file_name.strip() in {".", ".."}:
+            message = "File names may not contain folders: send the plain file name."
+            raise InvalidInput(message, code="invalid_file", fields={"file": [message]})
+        return super().sanitize_file_name(file_name)
+
+
+class StrictMultiPartParser(MultiPartParser):
+    """DRF's multipart parser, refusing file names with path parts (a 400, nothing stored)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        parser_context = parser_context or {}
+        request = parser_context["request"]
+        encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        meta = request.META.copy()
+        meta["CONTENT_TYPE"] = media_type
+        try:
+            parser = _PathRefusingParser(meta, stream, request.upload_handlers, encoding)
+            data, files = parser.parse()
+        except MultiPartParserError as exc:
+            raise exceptions.ParseError(f"Multipart form parse error - {exc}") from exc
+        return DataAndFiles(data, files)

@@ -21,13 +21,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contracts import selectors as contract_selectors
 from contracts.api import errors
-from core.api import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from core.api import IDEMPOTENCY_KEY_PARAMETER, StrictMultiPartParser, idempotent
 from core.errors import DomainError, InvalidInput
 
 from . import api_selectors, selectors, services
@@ -275,7 +275,7 @@ class DisputeDetailView(JSONView):
 
 
 class DisputeEvidenceView(GenericAPIView):
-    parser_classes = [MultiPartParser]
+    parser_classes = [StrictMultiPartParser]
 
     @extend_schema(
         operation_id="disputes_evidence_list",
@@ -430,7 +430,7 @@ class EvidenceDownloadView(APIView):
 
 
 class SupportCaseListCreateView(GenericAPIView):
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [JSONParser, StrictMultiPartParser]
 
     @extend_schema(
         operation_id="support_cases_list",

@@ -41,5 +41,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
+# The deadline sweep's throughput on PostgreSQL against pgbench, and its cost beside a million
+# rows not yet due (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/disputes_bench,
+# is dropped and re-created). Prints figures and ends with four lines for scripts to read.
+bench: install
+	$(BIN)/python -m bench.sweep
+
 clean:
 	rm -rf $(VENV) var db.sqlite3 staticfiles

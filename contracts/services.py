@@ -463,9 +463,17 @@ def milestones_settle(
     for currency in {s.milestone.contract.currency for s in settlements}:
         of_currency = [s for s in settlements if s.milestone.contract.currency == currency]
         for kind, owners in (
-            (Account.Kind.EARNINGS, {s.milestone.contract.freelancer_id for s in of_currency}),
-            (Account.Kind.REFUNDS, {s.milestone.contract.client_id for s in of_currency}),
+            (
+                Account.Kind.EARNINGS,
+                {s.milestone.contract.freelancer_id for s in of_currency if s.to_freelancer},
+            ),
+            (
+                Account.Kind.REFUNDS,
+                {s.milestone.contract.client_id for s in of_currency if s.to_client},
+            ),
         ):
+            if not owners:
+                continue  # nobody is paid this way: no account to find or open
             found = ledger.accounts_get_or_create(
                 kind=kind, currency=currency, owner_ids=owners, now=now
             )

@@ -247,18 +247,13 @@ def refund_requests_refund(
     for r in refund_requests:
         contract = milestones[r.milestone_id].contract
         title = f"{_money(r.amount, r.currency)} refunded on “{contract.title}”"
+        url = r.get_absolute_url()
         if actor:
-            body = f"{contract.freelancer} accepted the refund request."
+            body = f"{actor} accepted the refund request."
         else:
             body = "The freelancer did not answer the refund request in time."
         messages.append(
-            Message(
-                user_id=contract.client_id,
-                kind="refunded",
-                title=title,
-                body=body,
-                url=r.get_absolute_url(),
-            )
+            Message(user_id=contract.client_id, kind="refunded", title=title, body=body, url=url)
         )
         if actor is None:
             messages.append(
@@ -268,7 +263,7 @@ def refund_requests_refund(
                     title=title,
                     body="You did not accept or dispute the refund request in time, so the "
                     "money went back to the client.",
-                    url=r.get_absolute_url(),
+                    url=url,
                 )
             )
     notifications_send(messages=messages, now=now)

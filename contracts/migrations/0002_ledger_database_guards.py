@@ -1,9 +1,11 @@
 """Make the database itself guard the ledger on PostgreSQL.
 
 * Rows of ``contracts_ledgertransaction`` and ``contracts_entry`` cannot be updated or deleted.
-* At commit, every new transaction, and every transaction that gained entries, must have two or more of them, summing to
-  zero, all on accounts of the transaction's currency (a deferred constraint trigger, so the
-  entries of one transaction can be inserted one by one before the check runs).
+* Entries can be added only to a ledger transaction written in the same database transaction
+  (each transaction row records the database transaction that wrote it, in ``db_txid``), so a
+  committed ledger transaction is final.
+* At commit, every new ledger transaction must have two or more entries, summing to zero, all
+  on accounts of its currency: a deferred constraint trigger checks each one once.
 
 Other databases get the same guarantees from ``contracts.ledger`` and the models alone.
 """
@@ -26,42 +28,54 @@ CREATE TRIGGER entry_append_only
     BEFORE UPDATE OR DELETE ON contracts_entry
     FOR EACH ROW EXECUTE FUNCTION ledger_reject_change();
 
-CREATE FUNCTION ledger_check_transaction() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    tx_id bigint;
-    legs integer;
-    total numeric;
-    foreign_legs integer;
+ALTER TABLE contracts_ledgertransaction
+    ADD COLUMN db_txid bigint NOT NULL DEFAULT txid_current();
+
+CREATE FUNCTION ledger_entries_join_new_transactions() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_TABLE_NAME = 'contracts_entry' THEN
-        tx_id := NEW.transaction_id;
-    ELSE
-        tx_id := NEW.id;
-    END IF;
-    SELECT count(e.id), coalesce(sum(e.amount), 0),
-           count(e.id) FILTER (WHERE a.currency <> t.currency)
-      INTO legs, total, foreign_legs
-      FROM contracts_ledgertransaction t
-      LEFT JOIN contracts_entry e ON e.transaction_id = t.id
-      LEFT JOIN contracts_account a ON a.id = e.account_id
-     WHERE t.id = tx_id
-     GROUP BY t.id;
-    IF legs < 2 OR total <> 0 THEN
-        RAISE EXCEPTION 'ledger transaction % is unbalanced: % entries summing to %',
-            tx_id, legs, total USING ERRCODE = 'check_violation';
-    END IF;
-    IF foreign_legs > 0 THEN
-        RAISE EXCEPTION 'ledger transaction % has entries in another currency',
-            tx_id USING ERRCODE = 'check_violation';
+    IF EXISTS (
+        SELECT 1 FROM inserted i
+          JOIN contracts_ledgertransaction t ON t.id = i.transaction_id
+         WHERE t.db_txid <> txid_current()
+    ) THEN
+        RAISE EXCEPTION 'entries can be added only to a ledger transaction written in the same '
+            'database transaction' USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     RETURN NULL;
 END;
 $$;
 
-CREATE CONSTRAINT TRIGGER entry_balanced_at_commit
+CREATE TRIGGER entry_joins_a_new_transaction
     AFTER INSERT ON contracts_entry
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION ledger_check_transaction();
+    REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_join_new_transactions();
+
+CREATE FUNCTION ledger_check_transaction() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    legs integer;
+    total numeric;
+    foreign_legs integer;
+BEGIN
+    -- Each account is read by its primary key: the plan stays an index lookup per entry
+    -- however large (or freshly loaded, and not yet analysed) the tables are.
+    SELECT count(*), coalesce(sum(e.amount), 0),
+           count(*) FILTER (
+               WHERE (SELECT a.currency FROM contracts_account a WHERE a.id = e.account_id)
+                     <> NEW.currency)
+      INTO legs, total, foreign_legs
+      FROM contracts_entry e
+     WHERE e.transaction_id = NEW.id;
+    IF legs < 2 OR total <> 0 THEN
+        RAISE EXCEPTION 'ledger transaction % is unbalanced: % entries summing to %',
+            NEW.id, legs, total USING ERRCODE = 'check_violation';
+    END IF;
+    IF foreign_legs > 0 THEN
+        RAISE EXCEPTION 'ledger transaction % has entries in another currency',
+            NEW.id USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+END;
+$$;
 
 CREATE CONSTRAINT TRIGGER ledgertransaction_balanced_at_commit
     AFTER INSERT ON contracts_ledgertransaction
@@ -71,8 +85,10 @@ CREATE CONSTRAINT TRIGGER ledgertransaction_balanced_at_commit
 
 BACKWARD = """
 DROP TRIGGER IF EXISTS ledgertransaction_balanced_at_commit ON contracts_ledgertransaction;
-DROP TRIGGER IF EXISTS entry_balanced_at_commit ON contracts_entry;
 DROP FUNCTION IF EXISTS ledger_check_transaction();
+DROP TRIGGER IF EXISTS entry_joins_a_new_transaction ON contracts_entry;
+DROP FUNCTION IF EXISTS ledger_entries_join_new_transactions();
+ALTER TABLE contracts_ledgertransaction DROP COLUMN IF EXISTS db_txid;
 DROP TRIGGER IF EXISTS entry_append_only ON contracts_entry;
 DROP TRIGGER IF EXISTS ledgertransaction_append_only ON contracts_ledgertransaction;
 DROP FUNCTION IF EXISTS ledger_reject_change();

@@ -172,3 +172,23 @@ class TestConcurrentReleases:
         milestone.escrow_account.refresh_from_db()
         assert sum(isinstance(o, LedgerTransaction) for o in outcomes) == 1
         assert milestone.escrow_balance == Decimal("500.00")
+
+
+@pytest.mark.django_db(transaction=True)
+class TestACommittedTransactionIsFinal:
+    def test_an_entry_cannot_be_added_to_it_later(self, contract):
+        milestone = make_milestone(contract, funded=True)
+        committed = milestone.ledger_transactions.get()
+
+        with (
+            pytest.raises(IntegrityError, match="same database transaction"),
+            transaction.atomic(),
+        ):
+            Entry.objects.bulk_create(
+                [
+                    Entry(transaction=committed, account=milestone.escrow_account, amount=1),
+                    Entry(transaction=committed, account=milestone.escrow_account, amount=-1),
+                ]
+            )
+
+        assert committed.entries.count() == 2

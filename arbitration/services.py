@@ -247,8 +247,8 @@ def _refund_fees(fees: list[ArbitrationFee], *, now: datetime) -> None:
             )
         )
     written = ledger.post_many(movements=movements, now=now)
-    for fee, refund in zip(fees, written, strict=True):
-        fee.refunded_at, fee.refund = now, refund
+    for fee, refund_id in zip(fees, written, strict=True):
+        fee.refunded_at, fee.refund_id = now, refund_id
         fee.save(update_fields=["refunded_at", "refund"])
 
 

@@ -208,7 +208,7 @@ SMALL_CLAIMS_ENABLED = env_bool("SMALL_CLAIMS_ENABLED", False)
 SMALL_CLAIMS_LIMIT = os.environ.get("SMALL_CLAIMS_LIMIT", "100.00")
 # How often the deadline sweep runs, and how many rows each of its transactions handles.
 DEADLINE_SWEEP_INTERVAL = env_duration("DEADLINE_SWEEP_INTERVAL", "60s")
-DEADLINE_SWEEP_BATCH_SIZE = int(os.environ.get("DEADLINE_SWEEP_BATCH_SIZE", "500"))
+DEADLINE_SWEEP_BATCH_SIZE = int(os.environ.get("DEADLINE_SWEEP_BATCH_SIZE", "1000"))
 
 # --- Celery --------------------------------------------------------------------------------
 # Default: an embedded file-system broker, so a worker with beat runs with no server at all.

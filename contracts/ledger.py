@@ -10,12 +10,13 @@ it, and check their own rules first; the checks here are the last line, not the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 
 from core.errors import Conflict
 
@@ -37,8 +38,14 @@ class InsufficientFunds(Conflict):
 
 @dataclass(frozen=True)
 class Leg:
-    account: Account
+    """One side of a movement: an account (the row, or just its id) and a signed amount."""
+
+    account: Account | int
     amount: Decimal
+
+    @property
+    def account_id(self) -> int:
+        return self.account if isinstance(self.account, int) else self.account.pk
 
 
 def account_get_or_create(*, kind: str, currency: str, owner=None, now: datetime) -> Account:
@@ -80,6 +87,25 @@ def accounts_get_or_create(
     return found
 
 
+def account_ids_get_or_create(
+    *, kind: str, currency: str, owner_ids: set[int], now: datetime
+) -> dict[int, int]:
+    """Like :func:`accounts_get_or_create`, returning only the account ids, by owner."""
+    query = Account.objects.filter(kind=kind, currency=currency)
+    found = dict(query.filter(owner_id__in=owner_ids).values_list("owner_id", "pk"))
+    missing = owner_ids - found.keys()
+    if missing:
+        Account.objects.bulk_create(
+            [
+                Account(kind=kind, currency=currency, owner_id=owner_id, created_at=now)
+                for owner_id in missing
+            ],
+            ignore_conflicts=True,
+        )
+        found.update(query.filter(owner_id__in=missing).values_list("owner_id", "pk"))
+    return found
+
+
 def escrow_account_create(*, currency: str, now: datetime) -> Account:
     return Account.objects.create(kind=Account.Kind.ESCROW, currency=currency, created_at=now)
 
@@ -102,19 +128,23 @@ class Movement:
             raise UnbalancedTransaction("a leg of zero moves nothing")
         if sum((leg.amount for leg in self.legs), Decimal(0)) != 0:
             raise UnbalancedTransaction("the legs do not sum to zero")
-        if any(leg.account.currency != self.currency for leg in self.legs):
-            raise CurrencyMismatch(
-                f"every account of a {self.currency} transaction must hold {self.currency}"
-            )
 
 
-def post_many(*, movements: Sequence[Movement], now: datetime) -> list[LedgerTransaction]:
-    """Write many balanced transactions at once and move the balances; return them in order.
+class EscrowNotEmptied(Conflict):
+    code = "escrow_not_emptied"
+    default_message = "The payout does not take exactly what the escrow holds."
+
+
+def post_many(
+    *, movements: Sequence[Movement], now: datetime, empties: Iterable[int] = ()
+) -> list[int]:
+    """Write many balanced transactions at once and move the balances; return their ids in order.
 
     All accounts are locked together in primary-key order, each account's balance moves once by
     the sum of its legs, and the rows are written with one INSERT per table: this is how a
-    deadline sweep settles thousands of rows per second. Raises like :func:`post`; then nothing
-    of the batch is written.
+    deadline sweep settles thousands of rows per second. The accounts whose ids are in
+    ``empties`` must hold exactly nothing afterwards (an escrow paid out in full). Raises like
+    :func:`post`, or EscrowNotEmptied; then nothing of the batch is written.
     """
     for movement in movements:
         movement.validate()
@@ -125,58 +155,67 @@ def post_many(*, movements: Sequence[Movement], now: datetime) -> list[LedgerTra
         changes: dict[int, Decimal] = {}
         for movement in movements:
             for leg in movement.legs:
-                changes[leg.account.pk] = changes.get(leg.account.pk, Decimal(0)) + leg.amount
+                changes[leg.account_id] = changes.get(leg.account_id, Decimal(0)) + leg.amount
         locked = {
-            account.pk: account
-            for account in Account.objects.select_for_update().filter(pk__in=changes).order_by("pk")
+            pk: (kind, currency, balance)
+            for pk, kind, currency, balance in Account.objects.select_for_update()
+            .filter(pk__in=changes)
+            .order_by("pk")
+            .values_list("pk", "kind", "currency", "balance")
         }
-        for pk, change in changes.items():
-            account = locked[pk]
-            if account.kind != Account.Kind.FUNDING and account.balance + change < 0:
-                raise InsufficientFunds(
-                    f"{account.get_kind_display()} holds {account.balance} {account.currency}; "
-                    f"it cannot pay out {-change}."
+        for movement in movements:
+            if any(locked[leg.account_id][1] != movement.currency for leg in movement.legs):
+                raise CurrencyMismatch(
+                    f"every account of a {movement.currency} transaction must hold "
+                    f"{movement.currency}"
                 )
+        balances = {pk: locked[pk][2] + change for pk, change in changes.items()}
+        for pk, balance in balances.items():
+            kind, currency, held = locked[pk]
+            if kind != Account.Kind.FUNDING and balance < 0:
+                raise InsufficientFunds(
+                    f"{Account.Kind(kind).label} holds {held} {currency}; "
+                    f"it cannot pay out {held - balance}."
+                )
+        for pk in empties:
+            if balances.get(pk, locked.get(pk, (None, None, None))[2]) != 0:
+                raise EscrowNotEmptied()
         if connection.vendor == "postgresql":
             written = _write_postgresql(movements, changes, now)
-            for pk, change in changes.items():
-                locked[pk].balance += change
         else:
-            written = _write_portable(movements, changes, locked, now)
+            written = _write_portable(movements, changes, now)
         for movement in movements:
             for leg in movement.legs:
-                leg.account.balance = locked[leg.account.pk].balance
+                if isinstance(leg.account, Account):
+                    leg.account.balance = balances[leg.account_id]
     return written
 
 
-def _write_portable(movements, changes, locked, now) -> list[LedgerTransaction]:
-    """Write the rows with the ORM: one INSERT per table, one UPDATE for the balances."""
+def _write_portable(movements, changes, now) -> list[int]:
+    """Write the rows with the ORM: one INSERT per table, then the balances."""
     written = LedgerTransaction.objects.bulk_create(
         LedgerTransaction(
             kind=movement.kind,
             currency=movement.currency,
             memo=movement.memo[:255],
-            milestone=movement.milestone,
-            created_by=movement.created_by,
+            milestone_id=getattr(movement.milestone, "pk", movement.milestone),
+            created_by_id=getattr(movement.created_by, "pk", movement.created_by),
             created_at=now,
         )
         for movement in movements
     )
     Entry.objects.bulk_create(
-        Entry(transaction=ledger_transaction, account=leg.account, amount=leg.amount)
+        Entry(transaction=ledger_transaction, account_id=leg.account_id, amount=leg.amount)
         for ledger_transaction, movement in zip(written, movements, strict=True)
         for leg in movement.legs
     )
     for pk, change in changes.items():
-        locked[pk].balance += change
-    # The rows are locked, so writing the new balances is as safe as adding with F().
-    Account.objects.bulk_update(
-        [locked[pk] for pk in changes if changes[pk] != 0], ["balance"], batch_size=1000
-    )
-    return written
+        if change:
+            Account.objects.filter(pk=pk).update(balance=F("balance") + change)
+    return [row.pk for row in written]
 
 
-def _write_postgresql(movements, changes, now) -> list[LedgerTransaction]:
+def _write_postgresql(movements, changes, now) -> list[int]:
     """Write the same rows as :func:`_write_portable` with three statements over arrays.
 
     The transactions' ids are drawn from their sequence first, so the entries can name them
@@ -214,7 +253,7 @@ def _write_postgresql(movements, changes, now) -> list[LedgerTransaction]:
             " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[])",
             [
                 [tx_id for tx_id, _ in legs],
-                [leg.account.pk for _, leg in legs],
+                [leg.account_id for _, leg in legs],
                 [leg.amount for _, leg in legs],
             ],
         )
@@ -224,22 +263,7 @@ def _write_postgresql(movements, changes, now) -> list[LedgerTransaction]:
             " FROM unnest(%s::bigint[], %s::numeric[]) AS u(id, change) WHERE a.id = u.id",
             [[pk for pk, _ in moved], [change for _, change in moved]],
         )
-    written = []
-    for tx_id, movement, milestone_id, creator_id in zip(
-        ids, movements, milestone_ids, creator_ids, strict=True
-    ):
-        row = LedgerTransaction(
-            id=tx_id,
-            kind=movement.kind,
-            currency=movement.currency,
-            memo=movement.memo[:255],
-            milestone_id=milestone_id,
-            created_by_id=creator_id,
-            created_at=now,
-        )
-        row._state.adding, row._state.db = False, "default"
-        written.append(row)
-    return written
+    return ids
 
 
 def post(
@@ -265,4 +289,5 @@ def post(
         milestone=milestone,
         created_by=created_by,
     )
-    return post_many(movements=[movement], now=now)[0]
+    (written,) = post_many(movements=[movement], now=now)
+    return LedgerTransaction.objects.get(pk=written)

@@ -260,7 +260,7 @@ def _release_many(
             kind=Account.Kind.EARNINGS, currency=currency, owner_ids=owners, now=now
         )
         earnings.update({(currency, owner): account for owner, account in found.items()})
-    movements = ledger.post_many(
+    written = ledger.post_many(
         movements=[
             ledger.Movement(
                 kind=LedgerTransaction.Kind.RELEASE,
@@ -302,7 +302,7 @@ def _release_many(
         ],
         now=now,
     )
-    return movements
+    return list(LedgerTransaction.objects.filter(pk__in=written).order_by("pk"))
 
 
 @transaction.atomic
@@ -431,99 +431,130 @@ def _as_int(value: object) -> int | None:
 class Settlement:
     """How all the money a HELD milestone's escrow holds is paid out."""
 
-    milestone: Milestone  # locked by the caller, its escrow account read after the lock
+    milestone_id: int
     to_freelancer: Decimal
     to_client: Decimal
+
+    @property
+    def status(self) -> str:
+        """RELEASED (all to the freelancer), REFUNDED (all back) or SETTLED (split)."""
+        if self.to_client == 0:
+            return MilestoneStatus.RELEASED
+        if self.to_freelancer == 0:
+            return MilestoneStatus.REFUNDED
+        return MilestoneStatus.SETTLED
+
+
+@dataclass(frozen=True)
+class SettledMilestone:
+    """What the callers of :func:`milestones_settle` need to tell the parties."""
+
+    milestone_id: int
+    title: str
+    contract_id: int
+    contract_title: str
+    currency: str
+    client_id: int
+    freelancer_id: int
+
+
+_TRANSACTION_KIND = {
+    MilestoneStatus.RELEASED: LedgerTransaction.Kind.RELEASE,
+    MilestoneStatus.REFUNDED: LedgerTransaction.Kind.REFUND,
+    MilestoneStatus.SETTLED: LedgerTransaction.Kind.SETTLEMENT,
+}
 
 
 def milestones_settle(
     *, settlements: list[Settlement], actor: User | None, now: datetime
-) -> list[LedgerTransaction]:
+) -> dict[int, SettledMilestone]:
     """Pay out the whole escrow of each HELD milestone: part to the freelancer, the rest back.
 
-    The caller holds the milestones' locks (inside its transaction) and has checked its own
-    rules; here the shares must be non-negative and add up to the escrow exactly. The milestone
-    ends RELEASED (all to the freelancer), REFUNDED (all to the client) or SETTLED (split).
+    Locks the milestones (in primary-key order) inside the caller's transaction; the caller has
+    checked its own rules. The shares must be non-negative and take exactly what the escrow
+    holds, or nothing is written. Works on plain values, not model instances, so a deadline
+    sweep settles a whole batch with a handful of statements.
     """
     if not settlements:
-        return []
+        return {}
     for s in settlements:
-        m = s.milestone
         if s.to_freelancer < 0 or s.to_client < 0:
             raise InvalidInput("A share cannot be negative.", code="invalid_amount")
-        if s.to_freelancer + s.to_client != m.escrow_account.balance:
-            message = (
-                f"The shares add up to {s.to_freelancer + s.to_client}, but the escrow of "
-                f"milestone #{m.pk} holds {m.escrow_account.balance}."
-            )
-            raise InvalidInput(message, code="split_mismatch")
-        _ensure_milestone_transition(m, _settled_status(s))
+    rows = {
+        row[0]: row
+        for row in Milestone.objects.select_for_update(of=("self",))
+        .filter(pk__in=[s.milestone_id for s in settlements])
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "status",
+            "title",
+            "escrow_account_id",
+            "contract_id",
+            "contract__title",
+            "contract__currency",
+            "contract__client_id",
+            "contract__freelancer_id",
+        )
+    }
+    settled = {pk: SettledMilestone(pk, *row[2:3], *row[4:]) for pk, row in rows.items()}
+    for s in settlements:
+        ensure_transition(
+            Milestone.TRANSITIONS, model="milestone", current=rows[s.milestone_id][1],
+            target=s.status,
+        )
 
-    accounts: dict[tuple[str, str, int], Account] = {}
-    for currency in {s.milestone.contract.currency for s in settlements}:
-        of_currency = [s for s in settlements if s.milestone.contract.currency == currency]
+    accounts: dict[tuple[str, str, int], int] = {}
+    for currency in {m.currency for m in settled.values()}:
+        of_currency = [s for s in settlements if settled[s.milestone_id].currency == currency]
         for kind, owners in (
             (
                 Account.Kind.EARNINGS,
-                {s.milestone.contract.freelancer_id for s in of_currency if s.to_freelancer},
+                {settled[s.milestone_id].freelancer_id for s in of_currency if s.to_freelancer},
             ),
             (
                 Account.Kind.REFUNDS,
-                {s.milestone.contract.client_id for s in of_currency if s.to_client},
+                {settled[s.milestone_id].client_id for s in of_currency if s.to_client},
             ),
         ):
-            if not owners:
-                continue  # nobody is paid this way: no account to find or open
-            found = ledger.accounts_get_or_create(
-                kind=kind, currency=currency, owner_ids=owners, now=now
-            )
-            accounts.update({(kind, currency, o): a for o, a in found.items()})
+            if owners:  # nobody paid this way: no account to find or open
+                found = ledger.account_ids_get_or_create(
+                    kind=kind, currency=currency, owner_ids=owners, now=now
+                )
+                accounts.update({(kind, currency, o): a for o, a in found.items()})
 
     movements = []
     for s in settlements:
-        m, contract = s.milestone, s.milestone.contract
-        legs = [ledger.Leg(m.escrow_account, -(s.to_freelancer + s.to_client))]
+        m = settled[s.milestone_id]
+        legs = [ledger.Leg(rows[s.milestone_id][3], -(s.to_freelancer + s.to_client))]
         if s.to_freelancer:
-            earnings = accounts[(Account.Kind.EARNINGS, contract.currency, contract.freelancer_id)]
+            earnings = accounts[(Account.Kind.EARNINGS, m.currency, m.freelancer_id)]
             legs.append(ledger.Leg(earnings, s.to_freelancer))
         if s.to_client:
-            refunds = accounts[(Account.Kind.REFUNDS, contract.currency, contract.client_id)]
-            legs.append(ledger.Leg(refunds, s.to_client))
-        kind = {
-            MilestoneStatus.RELEASED: LedgerTransaction.Kind.RELEASE,
-            MilestoneStatus.REFUNDED: LedgerTransaction.Kind.REFUND,
-            MilestoneStatus.SETTLED: LedgerTransaction.Kind.SETTLEMENT,
-        }[_settled_status(s)]
+            legs.append(
+                ledger.Leg(accounts[(Account.Kind.REFUNDS, m.currency, m.client_id)], s.to_client)
+            )
         movements.append(
             ledger.Movement(
-                kind=kind,
-                currency=contract.currency,
+                kind=_TRANSACTION_KIND[s.status],
+                currency=m.currency,
                 legs=legs,
-                memo=f"Settle milestone #{m.pk}",
-                milestone=m,
+                memo=f"Settle milestone #{m.milestone_id}",
+                milestone=m.milestone_id,
                 created_by=actor,
             )
         )
-    written = ledger.post_many(movements=movements, now=now)
+    ledger.post_many(
+        movements=movements, now=now, empties=[rows[s.milestone_id][3] for s in settlements]
+    )
 
     by_status: dict[str, list[int]] = {}
     for s in settlements:
-        status = _settled_status(s)
-        s.milestone.status = status
-        s.milestone.closed_at = now
-        by_status.setdefault(status, []).append(s.milestone.pk)
+        by_status.setdefault(s.status, []).append(s.milestone_id)
     for status, pks in by_status.items():
         extra = {"released_at": now} if status == MilestoneStatus.RELEASED else {}
         Milestone.objects.filter(pk__in=pks).update(status=status, closed_at=now, **extra)
-    return written
-
-
-def _settled_status(settlement: Settlement) -> str:
-    if settlement.to_client == 0:
-        return MilestoneStatus.RELEASED
-    if settlement.to_freelancer == 0:
-        return MilestoneStatus.REFUNDED
-    return MilestoneStatus.SETTLED
+    return settled
 
 
 def lock_milestones(*, milestone_ids: list[int]) -> dict[int, Milestone]:

@@ -8,13 +8,14 @@ settles hundreds of rows per transaction through exactly the code a single click
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 
 from accounts.models import Role, User
@@ -25,6 +26,7 @@ from contracts.models import Contract, Milestone
 from contracts.money import format_amount, parse_amount
 from core import deadlines
 from core.errors import Conflict, DeadlinePassed, IllegalTransition, InvalidInput, NotAllowed
+from core.links import url_maker
 from core.transitions import ensure_transition
 from core.uploads import check_upload, check_uploads, human_size
 
@@ -102,6 +104,64 @@ def _lock_dispute(pk: int) -> Dispute:
         .select_related("refund_request__contract", "milestone")
         .get(pk=pk)
     )
+
+
+def _event(
+    *,
+    refund_request_id: int,
+    kind: str,
+    at: datetime,
+    dispute_id: int | None = None,
+    actor_id: int | None = None,
+    amounts: dict | None = None,
+    note: str = "",
+) -> dict:
+    """One timeline event's columns, for :func:`_timeline_insert`."""
+    return {
+        "refund_request_id": refund_request_id,
+        "dispute_id": dispute_id,
+        "kind": kind,
+        "actor_id": actor_id,
+        "at": at,
+        "amounts": amounts or {},
+        "note": note,
+        "deadline_kind": "",
+        "deadline_party": "",
+        "deadline_due_at": None,
+        "evidence_id": None,
+        "internal": False,
+    }
+
+
+def _timeline_insert(events: list[dict]) -> None:
+    """Append many timeline events (made by :func:`_event`) at once, as sweeps do."""
+    if not events:
+        return
+    if connection.vendor != "postgresql":
+        TimelineEvent.objects.bulk_create(TimelineEvent(**e) for e in events)
+        return
+    columns = list(events[0])
+    types = {
+        "refund_request_id": "bigint",
+        "dispute_id": "bigint",
+        "actor_id": "bigint",
+        "evidence_id": "bigint",
+        "at": "timestamptz",
+        "deadline_due_at": "timestamptz",
+        "internal": "boolean",
+        "amounts": "jsonb",
+    }
+    # JSON goes over as text and becomes jsonb in the SELECT; the rest keeps its own type.
+    selects = ", ".join(f"u.{c}::jsonb" if c == "amounts" else f"u.{c}" for c in columns)
+    arrays = ", ".join(
+        f"%s::{types.get(c, 'text') if c != 'amounts' else 'text'}[]" for c in columns
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO disputes_timelineevent ({', '.join(columns)}) SELECT {selects}"
+            f" FROM unnest({arrays}) AS u({', '.join(columns)})",
+            [[json.dumps(e[c]) if c == "amounts" else e[c] for e in events] for c in columns],
+        )
 
 
 # --- Ending a contract ----------------------------------------------------------------------
@@ -195,13 +255,10 @@ def refund_requests_refund(
         .filter(refund_request_id__in=ids, status=DStatus.DRAFT)
         .order_by("pk")
     )
-    milestones = contract_services.lock_milestones(
-        milestone_ids=[r.milestone_id for r in refund_requests]
-    )
-    contract_services.milestones_settle(
+    milestones = contract_services.milestones_settle(
         settlements=[
             contract_services.Settlement(
-                milestone=milestones[r.milestone_id], to_freelancer=Decimal(0), to_client=r.amount
+                milestone_id=r.milestone_id, to_freelancer=Decimal(0), to_client=r.amount
             )
             for r in refund_requests
         ],
@@ -215,11 +272,12 @@ def refund_requests_refund(
     for r in refund_requests:
         r.status, r.closed_at = target, now
 
+    kind = Kind.REFUND_ACCEPTED if actor else Kind.REFUND_EXPIRED
     events = [
-        TimelineEvent(
-            refund_request=r,
-            kind=Kind.REFUND_ACCEPTED if actor else Kind.REFUND_EXPIRED,
-            actor=actor,
+        _event(
+            refund_request_id=r.pk,
+            kind=kind,
+            actor_id=actor.pk if actor else None,
             at=now,
             amounts=_amounts(r.currency, refunded=r.amount),
             note=(
@@ -232,22 +290,23 @@ def refund_requests_refund(
         for r in refund_requests
     ]
     events += [
-        TimelineEvent(
+        _event(
             refund_request_id=d.refund_request_id,
-            dispute=d,
+            dispute_id=d.pk,
             kind=Kind.DRAFT_LAPSED,
             at=now,
             note="The draft dispute was not submitted before the refund request closed.",
         )
         for d in drafts
     ]
-    TimelineEvent.objects.bulk_create(events)
+    _timeline_insert(events)
 
     messages = []
+    url_of = url_maker("disputes:refund-request")
     for r in refund_requests:
-        contract = milestones[r.milestone_id].contract
-        title = f"{_money(r.amount, r.currency)} refunded on “{contract.title}”"
-        url = r.get_absolute_url()
+        contract = milestones[r.milestone_id]
+        title = f"{_money(r.amount, r.currency)} refunded on “{contract.contract_title}”"
+        url = url_of(r.pk)
         if actor:
             body = f"{actor} accepted the refund request."
         else:
@@ -625,7 +684,6 @@ def disputes_close(
     for d in disputes:
         _transition(Dispute.TRANSITIONS, d, DStatus.CLOSED, "dispute")
     requests = RefundRequest.objects.in_bulk([d.refund_request_id for d in disputes])
-    milestones = contract_services.lock_milestones(milestone_ids=[d.milestone_id for d in disputes])
     for c in closings:
         c.dispute.refund_request = requests[c.dispute.refund_request_id]
         if c.to_freelancer + c.to_client != c.dispute.refund_request.amount:
@@ -634,10 +692,10 @@ def disputes_close(
                 f"{_money(c.dispute.refund_request.amount, c.dispute.refund_request.currency)}.",
                 code="split_mismatch",
             )
-    contract_services.milestones_settle(
+    milestones = contract_services.milestones_settle(
         settlements=[
             contract_services.Settlement(
-                milestone=milestones[c.dispute.milestone_id],
+                milestone_id=c.dispute.milestone_id,
                 to_freelancer=c.to_freelancer,
                 to_client=c.to_client,
             )
@@ -653,33 +711,35 @@ def disputes_close(
     Dispute.objects.bulk_update(
         disputes, ["status", "outcome", "closed_at", "to_freelancer", "to_client"], batch_size=500
     )
-    TimelineEvent.objects.bulk_create(
-        TimelineEvent(
-            refund_request_id=d.refund_request_id,
-            dispute=d,
-            kind=event_kind,
-            actor=actor,
-            at=now,
-            amounts=_amounts(
-                d.refund_request.currency, to_freelancer=d.to_freelancer, to_client=d.to_client
-            ),
-            note=_split_text(d),
-        )
-        for d in disputes
+    _timeline_insert(
+        [
+            _event(
+                refund_request_id=d.refund_request_id,
+                dispute_id=d.pk,
+                kind=event_kind,
+                actor_id=actor.pk if actor else None,
+                at=now,
+                amounts=_amounts(
+                    d.refund_request.currency, to_freelancer=d.to_freelancer, to_client=d.to_client
+                ),
+                note=_split_text(d),
+            )
+            for d in disputes
+        ]
     )
     notifications_send(
         messages=[
             Message(
                 user_id=user_id,
                 kind="dispute_closed",
-                title=f"Dispute on “{milestones[d.milestone_id].contract.title}” closed",
+                title=f"Dispute on “{milestones[d.milestone_id].contract_title}” closed",
                 body=f"{why} {_split_text(d)}",
                 url=d.get_absolute_url(),
             )
             for d in disputes
             for user_id in (
-                milestones[d.milestone_id].contract.freelancer_id,
-                milestones[d.milestone_id].contract.client_id,
+                milestones[d.milestone_id].freelancer_id,
+                milestones[d.milestone_id].client_id,
             )
         ],
         now=now,

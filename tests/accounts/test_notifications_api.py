@@ -26,7 +26,7 @@ def assert_error(response, status: int, code: str) -> None:
 
 
 def send(user, title: str, *, at=None) -> Notification:
-    [notification] = notifications_send(
+    [notification_id] = notifications_send(
         messages=[
             Message(
                 user_id=user.pk,
@@ -38,7 +38,7 @@ def send(user, title: str, *, at=None) -> Notification:
         ],
         now=at or timezone.now(),
     )
-    return notification
+    return Notification.objects.get(pk=notification_id)
 
 
 class TestNotificationList:

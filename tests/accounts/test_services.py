@@ -48,9 +48,10 @@ class TestNotificationsSend:
 
 class TestNotificationMarkRead:
     def test_marks_only_the_users_own_notification(self, client_user, freelancer):
-        (notice,) = notifications_send(
+        (notice_id,) = notifications_send(
             messages=[Message(user_id=freelancer.pk, kind="k", title="t")], now=timezone.now()
         )
+        notice = Notification.objects.get(pk=notice_id)
 
         notification_mark_read(notification=notice, user=client_user, now=timezone.now())
         untouched = Notification.objects.get().read_at

@@ -25,11 +25,11 @@ def shown_messages(response) -> list[str]:
 
 def send(user: User, title: str, *, url: str = "/contracts/", minutes_ago: int = 0):
     message = Message(user_id=user.pk, kind="test", title=title, body=f"About {title}", url=url)
-    (notification,) = notifications_send(
+    (notification_id,) = notifications_send(
         messages=[message],
         now=timezone.now() - timedelta(minutes=minutes_ago),
     )
-    return notification
+    return Notification.objects.get(pk=notification_id)
 
 
 def titles(response) -> list[str]:

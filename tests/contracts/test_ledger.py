@@ -71,7 +71,7 @@ class TestPost:
             kind=Account.Kind.REFUNDS, currency="EUR", owner=client_user, now=now
         )
 
-        with pytest.raises(ledger.CurrencyMismatch):
+        with pytest.raises(ledger.CurrencyMismatch), transaction.atomic():
             ledger.post(
                 kind=LedgerTransaction.Kind.REFUND,
                 currency="USD",
@@ -243,7 +243,9 @@ class TestPostMany:
         )
 
         refunds.refresh_from_db()
-        assert [t.milestone_id for t in written] == [first.pk, second.pk]
+        assert [
+            LedgerTransaction.objects.get(pk=pk).milestone_id for pk in written
+        ] == [first.pk, second.pk]
         assert LedgerTransaction.objects.count() == before + 2
         assert refunds.balance == Decimal("140.00")
         assert Account.objects.get(pk=first.escrow_account_id).balance == 0

@@ -78,3 +78,4 @@ class TestCheckUpload:
             check_uploads(files)
 
         assert error.value.fields == {"files": ["At most 2 files may be attached."]}
+

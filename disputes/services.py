@@ -346,7 +346,10 @@ def refund_requests_expire(*, now: datetime, batch_size: int) -> int:
     """Refund the client where the freelancer neither accepted nor disputed in time."""
     with transaction.atomic():
         due = deadlines.claim(
-            RefundRequest.objects.filter(status=RRStatus.OPEN),
+            # Only what refunding reads: a sweep builds a thousand of these per batch.
+            RefundRequest.objects.filter(status=RRStatus.OPEN).only(
+                "status", "milestone_id", "amount", "currency", "response_due_at"
+            ),
             due_field="response_due_at",
             now=now,
             batch_size=batch_size,

@@ -3,9 +3,10 @@
 * Rows of ``contracts_ledgertransaction`` and ``contracts_entry`` cannot be updated or deleted.
 * Entries can be added only to a ledger transaction written in the same database transaction
   (each transaction row records the database transaction that wrote it, in ``db_txid``), so a
-  committed ledger transaction is final.
-* At commit, every new ledger transaction must have two or more entries, summing to zero, all
-  on accounts of its currency: a deferred constraint trigger checks each one once.
+  committed ledger transaction is final; and only on accounts of that transaction's currency
+  (one check per INSERT statement).
+* At commit, every new ledger transaction must have two or more entries summing to zero: a
+  deferred constraint trigger checks each one once.
 
 Other databases get the same guarantees from ``contracts.ledger`` and the models alone.
 """
@@ -41,6 +42,15 @@ BEGIN
         RAISE EXCEPTION 'entries can be added only to a ledger transaction written in the same '
             'database transaction' USING ERRCODE = 'integrity_constraint_violation';
     END IF;
+    IF EXISTS (
+        SELECT 1 FROM inserted i
+          JOIN contracts_ledgertransaction t ON t.id = i.transaction_id
+          JOIN contracts_account a ON a.id = i.account_id
+         WHERE a.currency <> t.currency
+    ) THEN
+        RAISE EXCEPTION 'a ledger transaction has entries in another currency'
+            USING ERRCODE = 'check_violation';
+    END IF;
     RETURN NULL;
 END;
 $$;
@@ -54,24 +64,12 @@ CREATE FUNCTION ledger_check_transaction() RETURNS trigger LANGUAGE plpgsql AS $
 DECLARE
     legs integer;
     total numeric;
-    foreign_legs integer;
 BEGIN
-    -- Each account is read by its primary key: the plan stays an index lookup per entry
-    -- however large (or freshly loaded, and not yet analysed) the tables are.
-    SELECT count(*), coalesce(sum(e.amount), 0),
-           count(*) FILTER (
-               WHERE (SELECT a.currency FROM contracts_account a WHERE a.id = e.account_id)
-                     <> NEW.currency)
-      INTO legs, total, foreign_legs
-      FROM contracts_entry e
-     WHERE e.transaction_id = NEW.id;
+    SELECT count(*), coalesce(sum(amount), 0) INTO legs, total
+      FROM contracts_entry WHERE transaction_id = NEW.id;
     IF legs < 2 OR total <> 0 THEN
         RAISE EXCEPTION 'ledger transaction % is unbalanced: % entries summing to %',
             NEW.id, legs, total USING ERRCODE = 'check_violation';
-    END IF;
-    IF foreign_legs > 0 THEN
-        RAISE EXCEPTION 'ledger transaction % has entries in another currency',
-            NEW.id USING ERRCODE = 'check_violation';
     END IF;
     RETURN NULL;
 END;

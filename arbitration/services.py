@@ -286,10 +286,7 @@ WINDOW_REMINDER = deadlines.Reminder(
     send=_remind_window,
 )
 
-
-@deadlines.register("arbitration.window_reminders")
-def arbitration_windows_remind(*, now: datetime, batch_size: int) -> int:
-    return deadlines.send_reminders(WINDOW_REMINDER, now=now, batch_size=batch_size)
+deadlines.register_reminder("arbitration.window_reminders", WINDOW_REMINDER)
 
 
 # --- The case: evidence requests and the award -----------------------------------------------
@@ -457,10 +454,7 @@ EVIDENCE_REMINDER = deadlines.Reminder(
     send=_remind_evidence,
 )
 
-
-@deadlines.register("arbitration.evidence_reminders")
-def evidence_requests_remind(*, now: datetime, batch_size: int) -> int:
-    return deadlines.send_reminders(EVIDENCE_REMINDER, now=now, batch_size=batch_size)
+deadlines.register_reminder("arbitration.evidence_reminders", EVIDENCE_REMINDER)
 
 
 @transaction.atomic

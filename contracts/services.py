@@ -629,7 +629,4 @@ AUTO_RELEASE_REMINDER = deadlines.Reminder(
     send=_remind_auto_release,
 )
 
-
-@deadlines.register("contracts.auto_release_reminders")
-def milestones_remind_auto_release(*, now: datetime, batch_size: int) -> int:
-    return deadlines.send_reminders(AUTO_RELEASE_REMINDER, now=now, batch_size=batch_size)
+deadlines.register_reminder("contracts.auto_release_reminders", AUTO_RELEASE_REMINDER)

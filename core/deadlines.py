@@ -104,6 +104,15 @@ def reminders_already_covered(
     return {field: now for hours, field in fields.items() if due_at - now <= timedelta(hours=hours)}
 
 
+def register_reminder(name: str, reminder: Reminder) -> None:
+    """Register the sweep that sends ``reminder``'s reminders under ``name``."""
+
+    def sweep(*, now: datetime, batch_size: int) -> int:
+        return send_reminders(reminder, now=now, batch_size=batch_size)
+
+    register(name)(sweep)
+
+
 def send_reminders(reminder: Reminder, *, now: datetime, batch_size: int) -> int:
     """Send each due reminder once; return how many went out.
 

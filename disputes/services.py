@@ -935,11 +935,7 @@ REMINDERS = {
     ),
 }
 for _name, _reminder in REMINDERS.items():
-    deadlines.register(_name)(
-        lambda *, now, batch_size, reminder=_reminder: deadlines.send_reminders(
-            reminder, now=now, batch_size=batch_size
-        )
-    )
+    deadlines.register_reminder(_name, _reminder)
 
 
 # --- Support cases -------------------------------------------------------------------------

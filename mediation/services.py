@@ -382,7 +382,4 @@ RESOLUTION_REMINDER = deadlines.Reminder(
     send=_remind_resolution,
 )
 
-
-@deadlines.register("mediation.resolution_reminders")
-def resolutions_remind(*, now: datetime, batch_size: int) -> int:
-    return deadlines.send_reminders(RESOLUTION_REMINDER, now=now, batch_size=batch_size)
+deadlines.register_reminder("mediation.resolution_reminders", RESOLUTION_REMINDER)

@@ -91,8 +91,24 @@ def account_ids_get_or_create(
     *, kind: str, currency: str, owner_ids: set[int], now: datetime
 ) -> dict[int, int]:
     """Like :func:`accounts_get_or_create`, returning only the account ids, by owner."""
+    owners = sorted(owner_ids)
+    if connection.vendor == "postgresql":
+        # One statement opens the missing accounts, one reads them all: no model instances.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO contracts_account (kind, currency, balance, created_at, owner_id)"
+                " SELECT %s, %s, 0, %s, owner FROM unnest(%s::bigint[]) AS owner"
+                " ON CONFLICT (kind, owner_id, currency) WHERE owner_id IS NOT NULL DO NOTHING",
+                [kind, currency, now, owners],
+            )
+            cursor.execute(
+                "SELECT owner_id, id FROM contracts_account"
+                " WHERE kind = %s AND currency = %s AND owner_id = ANY(%s)",
+                [kind, currency, owners],
+            )
+            return dict(cursor.fetchall())
     query = Account.objects.filter(kind=kind, currency=currency)
-    found = dict(query.filter(owner_id__in=owner_ids).values_list("owner_id", "pk"))
+    found = dict(query.filter(owner_id__in=owners).values_list("owner_id", "pk"))
     missing = owner_ids - found.keys()
     if missing:
         Account.objects.bulk_create(
@@ -159,7 +175,7 @@ def post_many(
         locked = {
             pk: (kind, currency, balance)
             for pk, kind, currency, balance in Account.objects.select_for_update()
-            .filter(pk__in=changes)
+            .filter(pk__any=list(changes))
             .order_by("pk")
             .values_list("pk", "kind", "currency", "balance")
         }

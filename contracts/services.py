@@ -483,7 +483,7 @@ def milestones_settle(
     rows = {
         row[0]: row
         for row in Milestone.objects.select_for_update(of=("self",))
-        .filter(pk__in=[s.milestone_id for s in settlements])
+        .filter(pk__any=[s.milestone_id for s in settlements])
         .order_by("pk")
         .values_list(
             "pk",
@@ -553,7 +553,7 @@ def milestones_settle(
         by_status.setdefault(s.status, []).append(s.milestone_id)
     for status, pks in by_status.items():
         extra = {"released_at": now} if status == MilestoneStatus.RELEASED else {}
-        Milestone.objects.filter(pk__in=pks).update(status=status, closed_at=now, **extra)
+        Milestone.objects.filter(pk__any=pks).update(status=status, closed_at=now, **extra)
     return settled
 
 

@@ -252,7 +252,7 @@ def refund_requests_refund(
     ids = [r.pk for r in refund_requests]
     drafts = list(
         Dispute.objects.select_for_update(of=("self",))
-        .filter(refund_request_id__in=ids, status=DStatus.DRAFT)
+        .filter(refund_request_id__any=ids, status=DStatus.DRAFT)
         .order_by("pk")
     )
     milestones = contract_services.milestones_settle(
@@ -265,8 +265,8 @@ def refund_requests_refund(
         actor=actor,
         now=now,
     )
-    RefundRequest.objects.filter(pk__in=ids).update(status=target, closed_at=now)
-    Dispute.objects.filter(pk__in=[d.pk for d in drafts]).update(
+    RefundRequest.objects.filter(pk__any=ids).update(status=target, closed_at=now)
+    Dispute.objects.filter(pk__any=[d.pk for d in drafts]).update(
         status=DStatus.LAPSED, closed_at=now
     )
     for r in refund_requests:

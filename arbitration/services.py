@@ -255,26 +255,17 @@ def _refund_fees(fees: list[ArbitrationFee], *, now: datetime) -> None:
 def _remind_window(rows: Iterable[Dispute], hours: int, now: datetime) -> None:
     rows = list(rows)
     paid = set(ArbitrationFee.objects.filter(dispute__in=rows).values_list("dispute_id", "party"))
-    messages = []
-    for dispute in rows:
-        contract = dispute.refund_request.contract
-        for party in (Party.FREELANCER, Party.CLIENT):
-            if (dispute.pk, party) in paid:
-                continue
-            messages.append(
-                Message(
-                    user_id=getattr(contract, f"{party}_id"),
-                    kind="deadline_reminder",
-                    title=f"{hours} hours left to agree to arbitration",
-                    body=(
-                        f"The arbitration window on “{contract.title}” closes "
-                        f"{deadlines.when(dispute.response_due_at)}. Pay your share of the fee "
-                        "before then to take part."
-                    ),
-                    url=dispute.get_absolute_url(),
-                )
-            )
-    notifications_send(messages=messages, now=now)
+    disputes.remind_parties(
+        disputes=rows,
+        owes=lambda d, party: (d.pk, party) not in paid,
+        title=f"{hours} hours left to agree to arbitration",
+        body=lambda d: (
+            f"The arbitration window on “{d.refund_request.contract.title}” closes "
+            f"{deadlines.when(d.response_due_at)}. Pay your share of the fee before then to "
+            "take part."
+        ),
+        now=now,
+    )
 
 
 WINDOW_REMINDER = deadlines.Reminder(

@@ -1,7 +1,7 @@
 """Where a sweep batch's time goes: the expiry sweep run once with timers around its phases.
 
 The timers wrap the module attributes the sweep calls through (``deadlines.claim``,
-``contract_services.lock_milestones``, ``ledger.post_many``, …) and every SQL statement (Django's
+``contract_services.milestones_settle``, ``ledger.post_many``, …) and every SQL statement (Django's
 ``execute_wrapper``), the COMMIT and the on-commit hooks, then are removed. They add a little
 overhead of their own, so these figures explain the timed runs; they are not one of them.
 """
@@ -95,7 +95,6 @@ def instrumented_sweep(*, now: datetime) -> list[str]:
     import contracts.services
     import core.deadlines
     import disputes.services
-    from disputes.models import TimelineEvent
 
     timers = Timers()
     connection = connections["default"]
@@ -117,10 +116,10 @@ def instrumented_sweep(*, now: datetime) -> list[str]:
         for owner, attribute, name in (
             (core.deadlines, "claim", CLAIM),
             (disputes.services, "refund_requests_refund", "refund_requests_refund"),
-            (contracts.services, "lock_milestones", "  lock_milestones (+ escrow accounts)"),
             (contracts.services, "milestones_settle", "  milestones_settle"),
-            (contracts.ledger, "accounts_get_or_create", "    accounts_get_or_create ×2"),
+            (contracts.ledger, "account_ids_get_or_create", "    account_ids_get_or_create"),
             (contracts.ledger, "post_many", "    ledger.post_many"),
+            (disputes.services, "_timeline_insert", "  timeline insert"),
             (disputes.services, "notifications_send", "  notifications_send"),
             (connection, "_commit", "COMMIT (deferred ledger triggers, WAL flush)"),
             (connection, "run_and_clear_commit_hooks", "on-commit hooks (Celery enqueue)"),
@@ -128,11 +127,6 @@ def instrumented_sweep(*, now: datetime) -> list[str]:
             stack.enter_context(
                 patched(owner, attribute, timers.wrap(name, getattr(owner, attribute)))
             )
-        manager = TimelineEvent.objects
-        stack.enter_context(
-            patched(manager, "bulk_create", timers.wrap("  timeline bulk_create",
-                                                        manager.bulk_create))
-        )
         core.deadlines._sweeps[SWEEP] = timers.scope("sweep batch (whole)", sweeps[SWEEP])
         try:
             started = time.perf_counter()
@@ -158,11 +152,10 @@ def instrumented_sweep(*, now: datetime) -> list[str]:
         "sweep batch (whole)",
         CLAIM,
         "refund_requests_refund",
-        "  lock_milestones (+ escrow accounts)",
         "  milestones_settle",
-        "    accounts_get_or_create ×2",
+        "    account_ids_get_or_create",
         "    ledger.post_many",
-        "  timeline bulk_create",
+        "  timeline insert",
         "  notifications_send",
         "COMMIT (deferred ledger triggers, WAL flush)",
         "on-commit hooks (Celery enqueue)",

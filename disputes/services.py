@@ -686,9 +686,13 @@ def disputes_close(
     disputes = [c.dispute for c in closings]
     for d in disputes:
         _transition(Dispute.TRANSITIONS, d, DStatus.CLOSED, "dispute")
-    requests = RefundRequest.objects.in_bulk([d.refund_request_id for d in disputes])
+    # The caller may have the requests loaded already (a lock does, so does the client's answer).
+    requests = RefundRequest.objects.in_bulk(
+        [d.refund_request_id for d in disputes if not Dispute.refund_request.is_cached(d)]
+    )
     for c in closings:
-        c.dispute.refund_request = requests[c.dispute.refund_request_id]
+        if not Dispute.refund_request.is_cached(c.dispute):
+            c.dispute.refund_request = requests[c.dispute.refund_request_id]
         if c.to_freelancer + c.to_client != c.dispute.refund_request.amount:
             raise InvalidInput(
                 "The split must add up to the amount in dispute, "
@@ -765,6 +769,8 @@ def disputes_settle_on_client_answer(
     ``actor`` is the client accepting, or None when the client's deadline passed.
     """
     requests = RefundRequest.objects.in_bulk([d.refund_request_id for d in disputes])
+    for d in disputes:
+        d.refund_request = requests[d.refund_request_id]
     disputes_close(
         closings=[
             Closing(
@@ -1132,6 +1138,36 @@ def notify_parties(*, dispute: Dispute, kind: str, title: str, body: str, now: d
         ],
         now=now,
     )
+
+
+def remind_parties(
+    *,
+    disputes: Iterable[Dispute],
+    owes: Callable[[Dispute, str], bool],
+    title: str,
+    body: Callable[[Dispute], str],
+    now: datetime,
+) -> None:
+    """Remind each party of each dispute that ``owes(dispute, party)`` an answer or a payment.
+
+    The disputes come with ``refund_request__contract`` loaded (as the reminder sweeps load
+    them); ``body(dispute)`` is the text both parties would read.
+    """
+    messages = []
+    for dispute in disputes:
+        contract = dispute.refund_request.contract
+        for party in ("freelancer", "client"):
+            if owes(dispute, party):
+                messages.append(
+                    Message(
+                        user_id=getattr(contract, f"{party}_id"),
+                        kind="deadline_reminder",
+                        title=title,
+                        body=body(dispute),
+                        url=dispute.get_absolute_url(),
+                    )
+                )
+    notifications_send(messages=messages, now=now)
 
 
 STAFF_ROLES = {"agent": Role.MEDIATION_AGENT, "arbitrator": Role.ARBITRATOR}

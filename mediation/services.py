@@ -346,31 +346,21 @@ def resolutions_expire(*, now: datetime, batch_size: int) -> int:
 
 def _remind_resolution(disputes_due: Iterable[Dispute], hours: int, now: datetime) -> None:
     rows = list(disputes_due)
-    resolutions = {
+    open_ = {
         r.dispute_id: r
         for r in Resolution.objects.filter(dispute__in=rows, status=Resolution.Status.PROPOSED)
     }
-    messages = []
-    for dispute in rows:
-        resolution = resolutions.get(dispute.pk)
-        contract = dispute.refund_request.contract
-        for party in ("freelancer", "client"):
-            if resolution is None or resolution.answer_of(party):
-                continue
-            messages.append(
-                Message(
-                    user_id=getattr(contract, f"{party}_id"),
-                    kind="deadline_reminder",
-                    title=f"{hours} hours left to answer the proposed resolution",
-                    body=(
-                        f"Accept or reject the resolution on “{contract.title}” by "
-                        f"{deadlines.when(dispute.response_due_at)}. Without both answers "
-                        "a Notice of Non-Resolution follows."
-                    ),
-                    url=dispute.get_absolute_url(),
-                )
-            )
-    notifications_send(messages=messages, now=now)
+    disputes.remind_parties(
+        disputes=rows,
+        owes=lambda d, party: d.pk in open_ and not open_[d.pk].answer_of(party),
+        title=f"{hours} hours left to answer the proposed resolution",
+        body=lambda d: (
+            f"Accept or reject the resolution on “{d.refund_request.contract.title}” by "
+            f"{deadlines.when(d.response_due_at)}. Without both answers a Notice of "
+            "Non-Resolution follows."
+        ),
+        now=now,
+    )
 
 
 RESOLUTION_REMINDER = deadlines.Reminder(

@@ -11,13 +11,10 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from contracts.api import errors
-from contracts.serializers import UTCDateTimeField
-from core.api import Pagination
+from core.api import JSONView, Pagination, errors
+from core.serializers import UTCDateTimeField
 
 from . import selectors, services
 
@@ -84,8 +81,7 @@ class NotificationListView(GenericAPIView):
         return self.get_paginated_response(NotificationSerializer(page, many=True).data)
 
 
-class NotificationReadView(APIView):
-    parser_classes = [JSONParser]
+class NotificationReadView(JSONView):
 
     @extend_schema(
         operation_id="notifications_read",
@@ -106,8 +102,7 @@ class NotificationReadView(APIView):
         return Response(NotificationSerializer(notification).data)
 
 
-class NotificationReadAllView(APIView):
-    parser_classes = [JSONParser]
+class NotificationReadAllView(JSONView):
 
     @extend_schema(
         operation_id="notifications_read_all",

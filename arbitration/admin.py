@@ -19,7 +19,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.models import Role
-from contracts.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.money import money
 from disputes.models import Dispute
 from mediation.admin import (
     DATETIME_WIDGET,
@@ -31,7 +32,6 @@ from mediation.admin import (
     StaffCaseAdmin,
     duration_text,
     local_time,
-    money,
 )
 
 from . import services

@@ -18,10 +18,8 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from contracts.api import errors
-from core.api import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from core.api import IDEMPOTENCY_KEY_PARAMETER, JSONView, errors, idempotent
 from disputes import selectors
-from disputes.api import JSONView
 from disputes.serializers import DisputeSerializer
 
 from . import api_selectors, services

@@ -22,13 +22,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_POST
 
-from contracts.forms import BrowserForm
-from contracts.money import format_amount
 from contracts.views import NextStep
 from core.errors import DomainError
+from core.formats import local_when
+from core.forms import BrowserForm
+from core.money import money
 from disputes import selectors as dispute_selectors
 from disputes import services as dispute_services
 from disputes import views as dispute_views
@@ -51,14 +51,6 @@ OUTCOMES_AFTER_WINDOW = frozenset(
         Dispute.Outcome.AWARDED,
     }
 )
-
-
-def _money(amount, currency: str) -> str:
-    return f"{format_amount(amount, currency)} {currency}"
-
-
-def _when(moment: datetime) -> str:
-    return date_format(timezone.localtime(moment), "j M Y, H:i T")
 
 
 def _other(party: str) -> str:
@@ -233,7 +225,7 @@ def fee_pay(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(dispute)
     dispute.refresh_from_db(fields=["status", "response_due_at"])
     refund = dispute.refund_request
-    paid = f"You agreed to arbitration and paid your fee of {_money(fee.amount, fee.currency)}."
+    paid = f"You agreed to arbitration and paid your fee of {money(fee.amount, fee.currency)}."
     if dispute.status == DStatus.IN_ARBITRATION:
         messages.success(
             request,
@@ -246,8 +238,8 @@ def fee_pay(request: HttpRequest, pk: int) -> HttpResponse:
         other = getattr(contract, _other(fee.party))
         messages.success(
             request,
-            f"{paid} If {other} pays too by {_when(dispute.response_due_at)}, an arbitrator "
-            f"takes the case; if not, you receive the {_money(refund.amount, refund.currency)} "
+            f"{paid} If {other} pays too by {local_when(dispute.response_due_at)}, an arbitrator "
+            f"takes the case; if not, you receive the {money(refund.amount, refund.currency)} "
             "in dispute and your fee back.",
         )
     return redirect(dispute)

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from contracts.money import format_amount
-from contracts.serializers import AMOUNT_HELP, AmountInputField, MoneyField, UTCDateTimeField
+from core.money import format_amount
+from core.serializers import AMOUNT_HELP, AmountInputField, MoneyField, UTCDateTimeField
 from disputes.models import Dispute
 from disputes.serializers import register_dispute_field
 

@@ -15,9 +15,9 @@ from accounts.selectors import user_has_role
 from accounts.services import Message, notifications_send, user_ensure_can_act
 from contracts import ledger
 from contracts.models import Account, LedgerTransaction
-from contracts.money import format_amount, quantum
 from core import deadlines
 from core.errors import Conflict, DeadlinePassed, InvalidInput, NotAllowed
+from core.money import money, quantum
 from disputes import services as disputes
 from disputes.models import Dispute, TimelineEvent
 from mediation.services import parse_split, party_of
@@ -41,10 +41,6 @@ class FeeAlreadyPaid(Conflict):
 class CaseNotOpen(Conflict):
     code = "case_not_open"
     default_message = "There is no open arbitration case on this dispute."
-
-
-def _money(amount: Decimal, currency: str) -> str:
-    return f"{format_amount(amount, currency)} {currency}"
 
 
 def arbitration_fee(*, amount: Decimal, currency: str) -> Decimal:
@@ -119,7 +115,7 @@ def arbitration_fee_pay(*, dispute: Dispute, actor: User, now: datetime) -> Arbi
         actor=actor,
         now=now,
         note=f"The {party} agreed to arbitration and paid its fee of "
-        f"{_money(amount, request.currency)}.",
+        f"{money(amount, request.currency)}.",
         amounts={"fee": amount},
     )
     if ArbitrationFee.objects.filter(dispute=dispute).count() == 2:
@@ -134,9 +130,9 @@ def arbitration_fee_pay(*, dispute: Dispute, actor: User, now: datetime) -> Arbi
                     kind="arbitration_fee_paid",
                     title=f"The {party} paid for arbitration on “{contract.title}”",
                     body=(
-                        f"Pay your share of {_money(amount, request.currency)} by "
+                        f"Pay your share of {money(amount, request.currency)} by "
                         f"{deadlines.when(dispute.response_due_at)} to take part. If you do "
-                        f"not, the {party} receives the {_money(request.amount, request.currency)}"
+                        f"not, the {party} receives the {money(request.amount, request.currency)}"
                         " in dispute."
                     ),
                     url=dispute.get_absolute_url(),

@@ -283,7 +283,7 @@ SPECTACULAR_SETTINGS = {
         "DisputeOutcomeEnum": "disputes.models.Dispute.Outcome",
         "SupportCaseStatusEnum": "disputes.models.SupportCase.Status",
         "TimelineEventKindEnum": "disputes.models.TimelineEvent.Kind",
-        "PartyEnum": "contracts.serializers.DEADLINE_PARTIES",
+        "PartyEnum": "core.serializers.DEADLINE_PARTIES",
         "ArbitrationPartyEnum": "arbitration.models.Party",
         "ResolutionAnswerEnum": "mediation.models.Resolution.Answer",
         "EvidenceRequestStatusEnum": "arbitration.serializers.EVIDENCE_REQUEST_STATUSES",

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.db.models import Q, Sum
 from django.utils.html import format_html
 
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
+
 from .models import (
     Account,
     Contract,
@@ -11,32 +13,6 @@ from .models import (
     Submission,
     SubmissionFile,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Money and state change only through the services (and the ledger only through
-    contracts.ledger), so staff read these rows here and act through the actions offered."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class MilestoneInline(ReadOnlyInline):

@@ -17,7 +17,13 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import IDEMPOTENCY_KEY_PARAMETER, StrictMultiPartParser, error_responses, idempotent
+from core.api import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    JSONView,
+    StrictMultiPartParser,
+    errors,
+    idempotent,
+)
 
 from . import selectors, services
 from .serializers import (
@@ -33,11 +39,6 @@ from .serializers import (
 
 CONTRACTS = ["contracts"]
 MILESTONES = ["milestones"]
-
-
-def errors(*codes: int) -> dict:
-    """Document ``codes`` and the errors every endpoint here can answer: 401 and 429."""
-    return error_responses(*sorted({*codes, 401, 429}))
 
 
 def _validated(serializer_class, request) -> dict:
@@ -56,10 +57,6 @@ def _contract_response(request, *, pk: int, status_code: int = status.HTTP_200_O
 def _milestone_response(request, *, pk: int, status_code: int = status.HTTP_200_OK) -> Response:
     milestone = selectors.milestone_detail_for_user(user=request.user, pk=pk)
     return Response(MilestoneSerializer(milestone).data, status=status_code)
-
-
-class JSONView(APIView):
-    parser_classes = [JSONParser]
 
 
 class BalanceListView(GenericAPIView):

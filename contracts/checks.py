@@ -8,8 +8,9 @@ from __future__ import annotations
 from django.db.models import Count, DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
+from core.money import format_amount
+
 from .models import Account, Entry, LedgerTransaction, Milestone
-from .money import format_amount
 
 
 def unbalanced_transactions() -> list[str]:

@@ -9,15 +9,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-
-class BrowserForm(forms.Form):
-    """Labels without a trailing colon and a marker class on required fields."""
-
-    required_css_class = "required"
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
+from core.forms import BrowserForm, MultipleFileField
 
 
 class NewContractForm(BrowserForm):
@@ -80,24 +72,6 @@ class ReleaseForm(BrowserForm):
         if held:
             self.fields["amount"].help_text = f"Leave empty to release all {held} held in escrow."
             self.fields["amount"].widget.attrs["placeholder"] = held.split(" ")[0]
-
-
-class MultipleFileInput(forms.FileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """A file field that takes any number of files (Django's documented pattern)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single_clean = super().clean
-        if isinstance(data, list | tuple):
-            return [single_clean(item, initial) for item in data]
-        return [single_clean(data, initial)] if data else []
 
 
 class SubmitWorkForm(BrowserForm):

@@ -19,12 +19,12 @@ from accounts.models import User
 from accounts.services import Message, notifications_send, user_ensure_can_act
 from core import deadlines
 from core.errors import Conflict, InvalidInput, NotAllowed
+from core.money import currency_places, format_amount, parse_amount
 from core.transitions import ensure_transition
 from core.uploads import check_uploads
 
 from . import ledger
 from .models import Account, Contract, LedgerTransaction, Milestone, Submission, SubmissionFile
-from .money import currency_places, format_amount, parse_amount
 
 MilestoneStatus = Milestone.Status
 

@@ -10,35 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
+from core.files import private_file_response
+from core.formats import local_when
+from core.money import money
 
 from . import selectors, services
 from .forms import MilestoneForm, NewContractForm, ReleaseForm, SubmitWorkForm
 from .models import Contract, Milestone
-from .money import format_amount
 
 MilestoneStatus = Milestone.Status
-
-
-def _money(amount: Decimal, currency: str) -> str:
-    return f"{format_amount(amount, currency)} {currency}"
-
-
-def _when(moment: datetime) -> str:
-    """Format ``moment`` in the user's time zone, as the templates do."""
-    return date_format(timezone.localtime(moment), "j M Y, H:i T")
 
 
 # --- Extensions: what higher apps add to these pages -------------------------------------------
@@ -187,7 +178,7 @@ def _panel(
         if status in (MilestoneStatus.FUNDED, MilestoneStatus.SUBMITTED):
             panel.release_form = bound.get(("release", milestone.pk)) or ReleaseForm(
                 auto_id=f"release-{milestone.pk}-%s",
-                held=_money(milestone.escrow_balance, contract.currency),
+                held=money(milestone.escrow_balance, contract.currency),
             )
     elif role == "freelancer" and status == MilestoneStatus.FUNDED:
         panel.submit_form = bound.get(("submit", milestone.pk)) or SubmitWorkForm(
@@ -306,7 +297,7 @@ def milestone_new(request: HttpRequest, pk: int) -> HttpResponse:
         return _failed(request, exc, contract_pk=contract.pk, form=form, key=key)
     messages.success(
         request,
-        f"Added milestone “{milestone.title}” of {_money(milestone.amount, contract.currency)}. "
+        f"Added milestone “{milestone.title}” of {money(milestone.amount, contract.currency)}. "
         "Fund it to let the work start.",
     )
     return redirect(contract)
@@ -323,7 +314,7 @@ def milestone_fund(request: HttpRequest, pk: int) -> HttpResponse:
         return _failed(request, exc, contract_pk=contract.pk)
     messages.success(
         request,
-        f"Funded {_money(milestone.amount, contract.currency)} into escrow "
+        f"Funded {money(milestone.amount, contract.currency)} into escrow "
         f"for “{milestone.title}”.",
     )
     return redirect(contract)
@@ -355,7 +346,7 @@ def milestone_submit(request: HttpRequest, pk: int) -> HttpResponse:
     if due_at is not None:
         text += (
             f" Unless {contract.client} releases the payment or ends the contract first, it is "
-            f"released to you automatically on {_when(due_at)}."
+            f"released to you automatically on {local_when(due_at)}."
         )
     messages.success(request, text)
     return redirect(contract)
@@ -369,7 +360,7 @@ def milestone_release(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReleaseForm(
         request.POST,
         auto_id=f"release-{pk}-%s",
-        held=_money(milestone.escrow_balance, contract.currency),
+        held=money(milestone.escrow_balance, contract.currency),
     )
     key = ("release", milestone.pk)
     if not form.is_valid():
@@ -388,11 +379,11 @@ def milestone_release(request: HttpRequest, pk: int) -> HttpResponse:
     )
     left = selectors.milestone_get_for_user(user=request.user, pk=pk).escrow_balance
     text = (
-        f"Released {_money(released, contract.currency)} to {contract.freelancer} "
+        f"Released {money(released, contract.currency)} to {contract.freelancer} "
         f"for “{milestone.title}”."
     )
     if left:
-        text += f" {_money(left, contract.currency)} stays in escrow."
+        text += f" {money(left, contract.currency)} stays in escrow."
     messages.success(request, text)
     return redirect(contract)
 
@@ -404,14 +395,6 @@ def milestone_release(request: HttpRequest, pk: int) -> HttpResponse:
 def submission_file(request: HttpRequest, pk: int) -> FileResponse:
     """Send a submitted file, as an attachment, to the contract's parties and staff only."""
     stored = selectors.submission_file_get_for_user(user=request.user, pk=pk)
-    try:
-        handle = stored.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("The file is no longer stored.") from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=stored.name, content_type=stored.content_type
+    return private_file_response(
+        stored.file, filename=stored.name, content_type=stored.content_type
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response

@@ -1,4 +1,4 @@
-"""What every API endpoint shares: the one error shape, pagination and idempotent POSTs."""
+"""What every API endpoint shares: the one error shape, pagination, JSON views, idempotent POSTs."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ from django.views.defaults import page_not_found
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import DataAndFiles, MultiPartParser
+from rest_framework.parsers import DataAndFiles, JSONParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from .errors import Conflict, DomainError, InvalidInput
 from .models import IdempotencyRecord
@@ -40,6 +41,10 @@ _STATUS_CODES = {
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class JSONView(APIView):
+    parser_classes = [JSONParser]
 
 
 def error_body(*, code: str, message: str, fields: dict | None = None) -> dict:
@@ -145,6 +150,11 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
         code: OpenApiResponse(ErrorSerializer, description=_ERROR_DESCRIPTIONS[code])
         for code in codes
     }
+
+
+def errors(*codes: int) -> dict:
+    """Document ``codes`` and the errors every endpoint here can answer: 401 and 429."""
+    return error_responses(*sorted({*codes, 401, 429}))
 
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(

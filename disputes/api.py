@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -26,9 +26,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contracts import selectors as contract_selectors
-from contracts.api import errors
-from core.api import IDEMPOTENCY_KEY_PARAMETER, StrictMultiPartParser, idempotent
+from core.api import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    JSONView,
+    StrictMultiPartParser,
+    errors,
+    idempotent,
+)
 from core.errors import DomainError, InvalidInput
+from core.files import private_file_response
 
 from . import api_selectors, selectors, services
 from .serializers import (
@@ -90,10 +96,6 @@ def _dispute_response(request, *, pk: int, status_code: int = status.HTTP_200_OK
     return Response(
         DisputeSerializer(dispute, context={"request": request}).data, status=status_code
     )
-
-
-class JSONView(APIView):
-    parser_classes = [JSONParser]
 
 
 # --- Ending a contract -------------------------------------------------------------------------
@@ -413,17 +415,9 @@ class EvidenceDownloadView(APIView):
     )
     def get(self, request, pk: int):
         stored = selectors.evidence_get_for_user(user=request.user, pk=pk)
-        try:
-            handle = stored.file.open("rb")
-        except FileNotFoundError:
-            raise Http404("The file is no longer stored.") from None
-        response = FileResponse(
-            handle, as_attachment=True, filename=stored.name, content_type=stored.content_type
+        return private_file_response(
+            stored.file, filename=stored.name, content_type=stored.content_type
         )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        response["Cache-Control"] = "private, no-store"
-        return response
 
 
 # --- Support cases -----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from datetime import timedelta
 from django import forms
 from django.conf import settings
 
-from contracts.forms import BrowserForm, MultipleFileField
+from core.forms import BrowserForm, MultipleFileField
 from core.uploads import ALLOWED_TYPES_TEXT, human_size
 
 from .models import Dispute

@@ -21,8 +21,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contracts.models import Contract
-from contracts.money import format_amount
-from contracts.serializers import (
+from core.money import format_amount
+from core.serializers import (
     AMOUNT_HELP,
     AmountInputField,
     DeadlineSerializer,

@@ -23,10 +23,10 @@ from accounts.selectors import user_has_role
 from accounts.services import Message, notifications_send, user_ensure_can_act
 from contracts import services as contract_services
 from contracts.models import Contract, Milestone
-from contracts.money import format_amount, parse_amount
 from core import deadlines
 from core.errors import Conflict, DeadlinePassed, IllegalTransition, InvalidInput, NotAllowed
 from core.links import url_maker
+from core.money import format_amount, money, parse_amount
 from core.transitions import ensure_transition
 from core.uploads import check_upload, check_uploads, human_size
 
@@ -71,10 +71,6 @@ def _ensure_party(*, contract: Contract, actor: User, party: str) -> None:
 def _ensure_before(due_at: datetime, now: datetime, what: str) -> None:
     if now >= due_at:
         raise DeadlinePassed(f"The deadline to {what} passed on {deadlines.when(due_at)}.")
-
-
-def _money(amount: Decimal, currency: str) -> str:
-    return f"{format_amount(amount, currency)} {currency}"
 
 
 def _amounts(currency: str, **amounts: Decimal | None) -> dict[str, str]:
@@ -205,7 +201,7 @@ def contract_end(
             amounts=_amounts(
                 r.currency, escrowed=r.escrowed, paid=r.paid, refund_requested=r.amount
             ),
-            note=f"{actor} ended the contract and asked for {_money(r.amount, r.currency)} back.",
+            note=f"{actor} ended the contract and asked for {money(r.amount, r.currency)} back.",
             deadline_kind="refund_request_response",
             deadline_party="freelancer",
             deadline_due_at=due_at,
@@ -219,8 +215,8 @@ def contract_end(
                 kind="refund_requested",
                 title=f"Refund request on “{contract.title}”",
                 body=(
-                    f"{actor} ended the contract, paid {_money(r.paid, r.currency)} of "
-                    f"“{r.milestone.title}” and asks for {_money(r.amount, r.currency)} back. "
+                    f"{actor} ended the contract, paid {money(r.paid, r.currency)} of "
+                    f"“{r.milestone.title}” and asks for {money(r.amount, r.currency)} back. "
                     f"Accept the refund or file a dispute by {deadlines.when(due_at)}; if you do "
                     f"nothing, the money is refunded to the client."
                 ),
@@ -281,9 +277,9 @@ def refund_requests_refund(
             at=now,
             amounts=_amounts(r.currency, refunded=r.amount),
             note=(
-                f"{_money(r.amount, r.currency)} refunded to the client."
+                f"{money(r.amount, r.currency)} refunded to the client."
                 if actor
-                else f"No answer by the deadline: {_money(r.amount, r.currency)} refunded to "
+                else f"No answer by the deadline: {money(r.amount, r.currency)} refunded to "
                 "the client."
             ),
         )
@@ -305,7 +301,7 @@ def refund_requests_refund(
     url_of = url_maker("disputes:refund-request")
     for r in refund_requests:
         contract = milestones[r.milestone_id]
-        title = f"{_money(r.amount, r.currency)} refunded on “{contract.contract_title}”"
+        title = f"{money(r.amount, r.currency)} refunded on “{contract.contract_title}”"
         url = url_of(r.pk)
         if actor:
             body = f"{actor} accepted the refund request."
@@ -401,7 +397,7 @@ def _clean_filing(*, fields: Mapping[str, object], request: RefundRequest) -> di
             if amount > request.amount:
                 errors["amount"] = [
                     f"You can ask to review at most the refund requested, "
-                    f"{_money(request.amount, request.currency)}."
+                    f"{money(request.amount, request.currency)}."
                 ]
             else:
                 cleaned["amount"] = amount
@@ -545,7 +541,7 @@ def dispute_submit(*, dispute: Dispute, actor: User, now: datetime) -> Dispute:
                     request.currency, refund_requested=request.amount, disputed=dispute.amount
                 ),
                 note=(
-                    f"{actor} disputes {_money(dispute.amount, request.currency)} "
+                    f"{actor} disputes {money(dispute.amount, request.currency)} "
                     f"({dispute.get_reason_display().lower()})."
                 ),
                 deadline_kind="client_response",
@@ -563,7 +559,7 @@ def dispute_submit(*, dispute: Dispute, actor: User, now: datetime) -> Dispute:
                 kind="dispute_filed",
                 title=f"Dispute filed on “{contract.title}”",
                 body=(
-                    f"{contract.freelancer} disputes {_money(dispute.amount, request.currency)} "
+                    f"{contract.freelancer} disputes {money(dispute.amount, request.currency)} "
                     f"of your refund request. Accept or decline by {deadlines.when(due_at)}; "
                     "if you do nothing, that amount is released to the freelancer."
                 ),
@@ -696,7 +692,7 @@ def disputes_close(
         if c.to_freelancer + c.to_client != c.dispute.refund_request.amount:
             raise InvalidInput(
                 "The split must add up to the amount in dispute, "
-                f"{_money(c.dispute.refund_request.amount, c.dispute.refund_request.currency)}.",
+                f"{money(c.dispute.refund_request.amount, c.dispute.refund_request.currency)}.",
                 code="split_mismatch",
             )
     milestones = contract_services.milestones_settle(
@@ -756,8 +752,8 @@ def disputes_close(
 def _split_text(d: Dispute) -> str:
     currency = d.refund_request.currency
     return (
-        f"{_money(d.to_freelancer, currency)} released to the freelancer, "
-        f"{_money(d.to_client, currency)} refunded to the client."
+        f"{money(d.to_freelancer, currency)} released to the freelancer, "
+        f"{money(d.to_client, currency)} refunded to the client."
     )
 
 
@@ -888,7 +884,7 @@ def _remind_refund_requests(requests: Iterable[RefundRequest], hours: int, now: 
                 kind="deadline_reminder",
                 title=f"{hours} hours left to answer a refund request",
                 body=(
-                    f"Accept the refund of {_money(r.amount, r.currency)} on "
+                    f"Accept the refund of {money(r.amount, r.currency)} on "
                     f"“{r.contract.title}” or file a dispute by "
                     f"{deadlines.when(r.response_due_at)}. If you do nothing, the money is "
                     "refunded to the client."
@@ -911,7 +907,7 @@ def _remind_clients(disputes: Iterable[Dispute], hours: int, now: datetime) -> N
                 body=(
                     f"Accept or decline the dispute on “{d.refund_request.contract.title}” by "
                     f"{deadlines.when(d.response_due_at)}. If you do nothing, "
-                    f"{_money(d.amount, d.refund_request.currency)} is released to the "
+                    f"{money(d.amount, d.refund_request.currency)} is released to the "
                     "freelancer."
                 ),
                 url=d.get_absolute_url(),

@@ -31,15 +31,16 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_http_methods, require_POST
 
 from contracts import selectors as contract_selectors
 from contracts.models import Contract, Milestone
-from contracts.money import format_amount
 from contracts.views import NextStep
 from core.errors import DomainError
+from core.files import private_file_response
+from core.formats import local_when
+from core.money import format_amount, money
 
 from . import selectors, services
 from .forms import (
@@ -55,17 +56,6 @@ from .models import Deadline, Dispute, Evidence, RefundRequest, TimelineEvent
 
 RRStatus = RefundRequest.Status
 DStatus = Dispute.Status
-
-
-def _money(amount: Decimal | None, currency: str) -> str:
-    if amount is None:
-        return ""
-    return f"{format_amount(amount, currency)} {currency}"
-
-
-def _when(moment: datetime) -> str:
-    """Format ``moment`` in the user's time zone, as the templates do."""
-    return date_format(timezone.localtime(moment), "j M Y, H:i T")
 
 
 def _dispute_of(refund: RefundRequest) -> Dispute | None:
@@ -380,10 +370,10 @@ def _ended_message(contract: Contract, requests: list[RefundRequest]) -> str:
         '<a href="{}">See Request</a>',
         (
             (
-                _money(r.amount, r.currency),
+                money(r.amount, r.currency),
                 r.milestone.title,
                 contract.freelancer,
-                _when(r.response_due_at),
+                local_when(r.response_due_at),
                 r.get_absolute_url(),
             )
             for r in requests
@@ -439,7 +429,7 @@ def refund_request_accept(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(refund)
     messages.success(
         request,
-        f"You accepted the refund: {_money(refund.amount, refund.currency)} went back to "
+        f"You accepted the refund: {money(refund.amount, refund.currency)} went back to "
         f"{refund.contract.client}.",
     )
     return redirect(refund)
@@ -675,7 +665,7 @@ def dispute_details(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(
         request,
         f"Draft saved{attached}. A draft does not stop the clock: submit it by "
-        f"{_when(refund.response_due_at)}, or the refund goes back to the client.",
+        f"{local_when(refund.response_due_at)}, or the refund goes back to the client.",
     )
     return redirect("disputes:dispute-details", pk=dispute.pk)
 
@@ -685,7 +675,7 @@ def dispute_details(request: HttpRequest, pk: int) -> HttpResponse:
 def dispute_amount(request: HttpRequest, pk: int) -> HttpResponse:
     """Step 3: D, the amount to review, more than 0 and at most R."""
     dispute, refund, role = _draft_for_step(request, pk)
-    refund_text = _money(refund.amount, refund.currency)
+    refund_text = money(refund.amount, refund.currency)
 
     def render_step(form: AmountForm, status: int = 200) -> HttpResponse:
         return _render_step(
@@ -768,8 +758,8 @@ def dispute_submit(request: HttpRequest, pk: int) -> HttpResponse:
     contract = refund.contract
     messages.success(
         request,
-        f"Dispute submitted. {contract.client} has until {_when(dispute.response_due_at)} to "
-        f"accept or decline it; if they do nothing, {_money(dispute.amount, refund.currency)} "
+        f"Dispute submitted. {contract.client} has until {local_when(dispute.response_due_at)} to "
+        f"accept or decline it; if they do nothing, {money(dispute.amount, refund.currency)} "
         "is released to you.",
     )
     return redirect(dispute)
@@ -846,9 +836,9 @@ def dispute_accept(request: HttpRequest, pk: int) -> HttpResponse:
     refund = dispute.refund_request
     messages.success(
         request,
-        f"You accepted the dispute: {_money(dispute.to_freelancer, refund.currency)} was "
+        f"You accepted the dispute: {money(dispute.to_freelancer, refund.currency)} was "
         f"released to {refund.contract.freelancer} and "
-        f"{_money(dispute.to_client, refund.currency)} refunded to you.",
+        f"{money(dispute.to_client, refund.currency)} refunded to you.",
     )
     return redirect(dispute)
 
@@ -876,8 +866,8 @@ def dispute_decline(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(
         request,
         "You declined the dispute. A mediation agent will review both sides and propose a "
-        f"resolution, typically by {_when(dispute.current_deadline().due_at)}. The money stays "
-        "in escrow meanwhile.",
+        f"resolution, typically by {local_when(dispute.current_deadline().due_at)}. The money "
+        "stays in escrow meanwhile.",
     )
     return redirect(dispute)
 
@@ -936,17 +926,9 @@ def evidence_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
     """Send an evidence file, as an attachment, to those who may read its case and to staff."""
     stored = selectors.evidence_get_for_user(user=request.user, pk=pk)
-    try:
-        handle = stored.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("The file is no longer stored.") from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=stored.name, content_type=stored.content_type
+    return private_file_response(
+        stored.file, filename=stored.name, content_type=stored.content_type
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 # --- Support cases ------------------------------------------------------------------------------

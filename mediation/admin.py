@@ -30,9 +30,9 @@ from django.utils.html import format_html
 
 from accounts.models import Role, User
 from accounts.selectors import user_has_role
-from contracts.admin import ReadOnlyAdmin
-from contracts.money import format_amount
+from core.admin import ReadOnlyAdmin
 from core.errors import DomainError
+from core.money import money
 from disputes import selectors as dispute_selectors
 from disputes import services as disputes
 from disputes.models import Dispute, TimelineEvent
@@ -79,10 +79,6 @@ def file_size(size: int) -> str:
         if size >= scale:
             return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
     return f"{size} bytes"
-
-
-def money(amount: Decimal | None, currency: str) -> str:
-    return "—" if amount is None else f"{format_amount(amount, currency)} {currency}"
 
 
 def _holds_role(request, role: Role) -> bool:
@@ -325,7 +321,8 @@ class StaffCaseAdmin(admin.ModelAdmin):
     @admin.display(description="In dispute (R)")
     def amount_in_dispute(self, obj):
         request = obj.refund_request
-        return format_html('<span class="num">{}</span>', money(request.amount, request.currency))
+        amount = money(request.amount, request.currency, none="—")
+        return format_html('<span class="num">{}</span>', amount)
 
     # The case page.
 

@@ -15,11 +15,9 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from contracts.api import errors
-from core.api import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from core.api import IDEMPOTENCY_KEY_PARAMETER, JSONView, errors, idempotent
 from disputes import selectors
 from disputes import services as dispute_services
-from disputes.api import JSONView
 from disputes.serializers import DisputeSerializer, TimelineEventSerializer
 
 from . import services

@@ -19,12 +19,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_POST
 
-from contracts.money import format_amount
 from contracts.views import NextStep
 from core.errors import DomainError
+from core.formats import local_when
+from core.money import money
 from disputes import selectors as dispute_selectors
 from disputes.models import Dispute
 from disputes.views import DisputePanel
@@ -41,14 +41,6 @@ CLOSED_BEFORE_MEDIATION = frozenset(
 BEFORE_A_PROPOSAL = frozenset(
     {DStatus.DRAFT, DStatus.AWAITING_CLIENT, DStatus.IN_MEDIATION, DStatus.LAPSED}
 )
-
-
-def _money(amount, currency: str) -> str:
-    return f"{format_amount(amount, currency)} {currency}"
-
-
-def _when(moment: datetime) -> str:
-    return date_format(timezone.localtime(moment), "j M Y, H:i T")
 
 
 def _other(party: str) -> str:
@@ -187,14 +179,14 @@ def _answered_message(dispute: Dispute, resolution: Resolution, user) -> str:
     contract = dispute.refund_request.contract
     currency = resolution.currency
     split = (
-        f"{_money(resolution.to_freelancer, currency)} to {contract.freelancer} and "
-        f"{_money(resolution.to_client, currency)} to {contract.client}"
+        f"{money(resolution.to_freelancer, currency)} to {contract.freelancer} and "
+        f"{money(resolution.to_client, currency)} to {contract.client}"
     )
     if dispute.status == DStatus.ARBITRATION_WINDOW:
         return (
             "You rejected the proposed resolution. A Notice of Non-Resolution is issued: the "
-            f"money stays in escrow, and until {_when(dispute.response_due_at)} each party may "
-            "agree to binding arbitration and pay its share of the fee."
+            f"money stays in escrow, and until {local_when(dispute.response_due_at)} each party "
+            "may agree to binding arbitration and pay its share of the fee."
         )
     if dispute.status == DStatus.CLOSED:
         return (
@@ -203,6 +195,6 @@ def _answered_message(dispute: Dispute, resolution: Resolution, user) -> str:
     other = contract.client if user.pk == contract.freelancer_id else contract.freelancer
     return (
         f"You accepted the proposed resolution. If {other} accepts it too by "
-        f"{_when(dispute.response_due_at)}, the money moves as proposed: {split}. Otherwise a "
+        f"{local_when(dispute.response_due_at)}, the money moves as proposed: {split}. Otherwise a "
         "Notice of Non-Resolution follows."
     )

@@ -12,9 +12,9 @@ from django.db import transaction
 from accounts.models import Role, User
 from accounts.selectors import user_has_role
 from accounts.services import Message, notifications_send, user_ensure_can_act
-from contracts.money import format_amount, parse_amount
 from core import deadlines
 from core.errors import Conflict, DeadlinePassed, InvalidInput, NotAllowed
+from core.money import money, parse_amount
 from core.transitions import ensure_transition
 from disputes import services as disputes
 from disputes.models import Dispute, TimelineEvent
@@ -33,10 +33,6 @@ class NotAnAgent(NotAllowed):
 class AlreadyAnswered(Conflict):
     code = "already_answered"
     default_message = "You have already answered this resolution."
-
-
-def _money(amount: Decimal, currency: str) -> str:
-    return f"{format_amount(amount, currency)} {currency}"
 
 
 def party_of(dispute: Dispute, user: User) -> str | None:
@@ -62,7 +58,7 @@ def parse_split(
     if errors:
         raise InvalidInput("The split is not valid.", code="invalid_amount", fields=errors)
     if shares["to_freelancer"] + shares["to_client"] != total:
-        message = f"The two shares must add up to {_money(total, currency)}, to the cent."
+        message = f"The two shares must add up to {money(total, currency)}, to the cent."
         raise InvalidInput(
             message,
             code="split_mismatch",
@@ -116,8 +112,8 @@ def resolution_propose(
         disputes.dispute_assign(dispute=dispute, staff=agent, role="agent", now=now)
 
     split = (
-        f"{_money(share_f, request.currency)} to the freelancer, "
-        f"{_money(share_c, request.currency)} to the client"
+        f"{money(share_f, request.currency)} to the freelancer, "
+        f"{money(share_c, request.currency)} to the client"
     )
     if is_small_claim(request.amount):
         resolution = Resolution.objects.create(

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import template
 
-from contracts.money import format_amount
+from core.money import money as money_text
 
 register = template.Library()
 
@@ -14,4 +14,4 @@ def money(amount: Decimal | None, currency: str) -> str:
     """Render ``amount`` with its currency's places and code: "500.00 USD"."""
     if amount is None or amount == "":
         return ""
-    return f"{format_amount(Decimal(amount), currency)} {currency}"
+    return money_text(Decimal(amount), currency)

@@ -1,8 +1,9 @@
-"""Exact amounts: parsing, validation and splitting.
+"""Exact amounts: parsing, validation, formatting and splitting.
 
 Amounts are ``Decimal`` with exactly the currency's minor units (ISO 4217), never floats. Every
 amount that enters a service goes through :func:`parse_amount`, so "10.001 USD", "-5", "0",
-"1e3" and "NaN" are refused in one place with a clear message.
+"1e3" and "NaN" are refused in one place with a clear message. Every amount shown to a person
+goes through :func:`money` ("250.00 USD"); the API sends :func:`format_amount` ("250.00").
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from django.conf import settings
 
-from core.errors import InvalidInput
+from .errors import InvalidInput
 
 MAX_AMOUNT = Decimal("1000000000")  # far above any milestone; keeps every sum inside the column
 
@@ -79,6 +80,13 @@ def parse_amount(
 def format_amount(amount: Decimal, currency: str) -> str:
     """Return ``amount`` as a string with exactly the currency's places: "250.00"."""
     return str(amount.quantize(quantum(currency)))
+
+
+def money(amount: Decimal | None, currency: str, *, none: str = "") -> str:
+    """Return ``amount`` with its currency's places and code, "250.00 USD"; ``none`` for None."""
+    if amount is None:
+        return none
+    return f"{format_amount(amount, currency)} {currency}"
 
 
 def allocate(total: Decimal, weights: list[int], *, currency: str) -> list[Decimal]:

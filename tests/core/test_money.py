@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from contracts.money import allocate, format_amount, parse_amount
 from core.errors import InvalidInput
+from core.money import allocate, format_amount, parse_amount
 
 
 class TestParseAmount:

@@ -21,8 +21,7 @@ from django.utils.html import format_html
 from accounts.models import Role
 from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from core.money import money
-from disputes.models import Dispute
-from mediation.admin import (
+from disputes.case_admin import (
     DATETIME_WIDGET,
     AssigneeFilter,
     AssignForm,
@@ -33,6 +32,8 @@ from mediation.admin import (
     duration_text,
     local_time,
 )
+from disputes.models import Dispute
+from mediation import selectors as mediation_selectors
 
 from . import services
 from .models import (
@@ -205,6 +206,7 @@ class ArbitrationQueueAdmin(StaffCaseAdmin):
         award = Award.objects.filter(case=case).select_related("arbitrator").first()
         return {
             **super().case_context(request, dispute),
+            "resolutions": list(mediation_selectors.dispute_resolutions(dispute=dispute)),
             "case": case,
             "fees": list(
                 ArbitrationFee.objects.filter(dispute=dispute)

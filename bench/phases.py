@@ -94,7 +94,7 @@ def instrumented_sweep(*, now: datetime) -> list[str]:
     import contracts.ledger
     import contracts.services
     import core.deadlines
-    import disputes.services
+    import disputes.services.refund_requests
 
     timers = Timers()
     connection = connections["default"]
@@ -115,12 +115,12 @@ def instrumented_sweep(*, now: datetime) -> list[str]:
         stack.enter_context(connection.execute_wrapper(record))
         for owner, attribute, name in (
             (core.deadlines, "claim", CLAIM),
-            (disputes.services, "refund_requests_refund", "refund_requests_refund"),
+            (disputes.services.refund_requests, "refund_requests_refund", "refund_requests_refund"),
             (contracts.services, "milestones_settle", "  milestones_settle"),
             (contracts.ledger, "account_ids_get_or_create", "    account_ids_get_or_create"),
             (contracts.ledger, "post_many", "    ledger.post_many"),
-            (disputes.services, "_timeline_insert", "  timeline insert"),
-            (disputes.services, "notifications_send", "  notifications_send"),
+            (disputes.services.refund_requests, "_timeline_insert", "  timeline insert"),
+            (disputes.services.refund_requests, "notifications_send", "  notifications_send"),
             (connection, "_commit", "COMMIT (deferred ledger triggers, WAL flush)"),
             (connection, "run_and_clear_commit_hooks", "on-commit hooks (Celery enqueue)"),
         ):

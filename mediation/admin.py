@@ -6,129 +6,46 @@ case page. Nothing on these pages edits a row: every form posts to its own admin
 exactly one service call, so the rules (roles, stages, exact splits, deadlines) live in the
 services alone. Only the role's group and superusers see a queue (``accounts.selectors``).
 
-``StaffCaseAdmin`` is shared with the arbitrators' queue (``arbitration.admin``).
+The queue-and-case machinery (``StaffCaseAdmin``, the shared forms and display helpers) lives in
+``disputes.case_admin``, shared with the arbitrators' queue (``arbitration.admin``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from typing import ClassVar
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.db.models import Q
-from django.http import Http404, HttpResponseNotAllowed
-from django.shortcuts import redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.contrib import admin
+from django.http import Http404
 from django.utils import timezone
 from django.utils.html import format_html
 
-from accounts.models import Role, User
-from accounts.selectors import user_has_role
+from accounts.models import Role
 from core.admin import ReadOnlyAdmin
-from core.errors import DomainError
 from core.money import money
-from disputes import selectors as dispute_selectors
 from disputes import services as disputes
-from disputes.models import Dispute, TimelineEvent
+from disputes.case_admin import (
+    DATETIME_WIDGET,
+    AssigneeFilter,
+    AssignForm,
+    CaseForm,
+    NoteForm,
+    SplitForm,
+    StaffCaseAdmin,
+    duration_text,
+    local_time,
+)
+from disputes.models import Dispute
 
 from . import selectors, services
 from .models import MediationQueueItem, Resolution
 
 DStatus = Dispute.Status
-KIND_LABELS = dict(TimelineEvent.Kind.choices)
-
-
-# --- Display helpers ----------------------------------------------------------------------------
-
-
-def _plural(n: int, unit: str) -> str:
-    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
-
-
-def duration_text(delta: timedelta | None) -> str:
-    """A duration as staff read it: "2 days 3 hours", "5 hours", "4 minutes"."""
-    if delta is None:
-        return "—"
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return " ".join([_plural(days, "day")] + ([_plural(hours, "hour")] if hours else []))
-    if hours:
-        return _plural(hours, "hour")
-    return _plural(minutes, "minute")
-
-
-def local_time(moment: datetime | None) -> str:
-    """A moment in the viewer's time zone, minute precision: "21 Nov 2026, 09:00 CET"."""
-    if moment is None:
-        return "—"
-    local = timezone.localtime(moment)
-    return f"{local.day} {local:%b %Y, %H:%M %Z}"
-
-
-def file_size(size: int) -> str:
-    """A file size with one decimal at most: "512 bytes", "3.7 KB", "1.2 MB"."""
-    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
-        if size >= scale:
-            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
-    return f"{size} bytes"
-
-
-def _holds_role(request, role: Role) -> bool:
-    """Whether the user holds ``role`` (remembered for the request: the admin asks often)."""
-    known = request.__dict__.setdefault("_staff_roles", {})
-    if role not in known:
-        user = request.user
-        known[role] = bool(user.is_active and user.is_staff and user_has_role(user=user, role=role))
-    return known[role]
 
 
 # --- The case page's forms ----------------------------------------------------------------------
-
-DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-
-
-class CaseForm(forms.Form):
-    """A form on the case page; it knows its dispute so labels can name amounts and parties."""
-
-    def __init__(self, *args, dispute: Dispute, **kwargs):
-        self.dispute = dispute
-        super().__init__(*args, **kwargs)
-
-    @property
-    def currency(self) -> str:
-        return self.dispute.refund_request.currency
-
-
-class AssignForm(CaseForm):
-    pass
-
-
-class NoteForm(CaseForm):
-    text = forms.CharField(
-        label="Internal note",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Staff read it; the parties never do.",
-    )
-
-
-class SplitForm(CaseForm):
-    to_freelancer = forms.CharField(label="To the freelancer")
-    to_client = forms.CharField(label="To the client")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in ("to_freelancer", "to_client"):
-            field = self.fields[name]
-            field.label = f"{field.label} ({self.currency})"
-            field.widget.attrs.update({"inputmode": "decimal", "placeholder": "0.00"})
 
 
 class ProposeForm(SplitForm):
@@ -206,250 +123,6 @@ class BreachFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.exclude(breached)
         return queryset
-
-
-class AssigneeFilter(admin.SimpleListFilter):
-    """Me, unassigned, or one staff member of the queue's role."""
-
-    title = "assigned to"
-    parameter_name = "assignee"
-    field = "agent"  # the Dispute field holding the assignee
-
-    def lookups(self, request, model_admin):
-        staff = (
-            User.objects.filter(Q(groups__name=model_admin.role.value) | Q(is_superuser=True))
-            .distinct()
-            .order_by("username", "pk")
-            .values_list("pk", "username")
-        )
-        return [("me", "Me"), ("none", "Unassigned"), *((str(pk), name) for pk, name in staff)]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value == "me":
-            return queryset.filter(**{self.field: request.user})
-        if value == "none":
-            return queryset.filter(**{f"{self.field}__isnull": True})
-        if value and value.isdigit():
-            return queryset.filter(**{f"{self.field}_id": int(value)})
-        return queryset
-
-
-# --- The shared queue-and-case admin ------------------------------------------------------------
-
-
-class StaffCaseAdmin(admin.ModelAdmin):
-    """A queue of disputes for one staff role, whose rows open a case page with action forms.
-
-    Subclasses name the role, the forms (``case_forms``: name → form class, each handled by a
-    ``case_<name>`` method that calls one service and returns the success message), which of
-    them a case shows now (``visible_forms``), and what else the page shows (``case_context``).
-    """
-
-    role: ClassVar[Role]
-    assign_as: ClassVar[str]  # the role's name in disputes.services.dispute_assign
-    queue_stages: ClassVar[tuple[str, ...]]
-    case_template: ClassVar[str]
-    case_forms: ClassVar[dict[str, type[CaseForm]]] = {}
-    change_list_template = "admin/mediation/queue_change_list.html"
-    actions = ["assign_to_me"]
-    list_per_page = 50
-
-    class Media:
-        css = {"all": ["css/admin-queue.css"]}
-
-    # Only the role sees the queue, and nobody edits through it.
-
-    def has_module_permission(self, request):
-        return _holds_role(request, self.role)
-
-    def has_view_permission(self, request, obj=None):
-        return _holds_role(request, self.role)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    # The queue.
-
-    queue_title: ClassVar[str]
-
-    def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(
-            request, {"title": self.queue_title, **(extra_context or {})}
-        )
-
-    @admin.action(description="Assign to me")
-    def assign_to_me(self, request, queryset):
-        now = timezone.now()
-        assigned = []
-        for dispute in queryset.order_by("pk"):
-            try:
-                disputes.dispute_assign(
-                    dispute=dispute, staff=request.user, role=self.assign_as, now=now
-                )
-            except DomainError as error:
-                self.message_user(request, f"{dispute}: {error.message}", messages.ERROR)
-            else:
-                assigned.append(str(dispute))
-        if assigned:
-            self.message_user(request, f"Assigned to you: {', '.join(assigned)}.", messages.SUCCESS)
-
-    @admin.display(description="Dispute", ordering="pk")
-    def dispute(self, obj):
-        return format_html('<span class="nowrap">{}</span>', obj)
-
-    @admin.display(description="Contract")
-    def contract(self, obj):
-        return obj.refund_request.contract.title
-
-    @admin.display(description="Parties")
-    def parties(self, obj):
-        contract = obj.refund_request.contract
-        return format_html(
-            '<span class="nowrap">{} <small>freelancer</small></span><br>'
-            '<span class="nowrap">{} <small>client</small></span>',
-            contract.freelancer,
-            contract.client,
-        )
-
-    @admin.display(description="In dispute (R)")
-    def amount_in_dispute(self, obj):
-        request = obj.refund_request
-        amount = money(request.amount, request.currency, none="—")
-        return format_html('<span class="num">{}</span>', amount)
-
-    # The case page.
-
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                f"<path:object_id>/{name}/",
-                self.admin_site.admin_view(self._case_form_view(name)),
-                name=f"{info[0]}_{info[1]}_{name}",
-            )
-            for name in self.case_forms
-        ] + super().get_urls()
-
-    def get_case(self, request, object_id) -> Dispute:
-        """Return the dispute behind ``object_id`` (any stage the page shows), or raise 404."""
-        raise NotImplementedError
-
-    def visible_forms(self, request, dispute) -> list[str]:
-        return []
-
-    def case_context(self, request, dispute) -> dict:
-        """What every case page shows: both filings, resolutions, evidence and the timeline."""
-        contract = dispute.refund_request.contract
-        party_of = {contract.freelancer_id: "freelancer", contract.client_id: "client"}
-        evidence = list(dispute_selectors.dispute_evidence(dispute=dispute))
-        for item in evidence:
-            item.party = party_of.get(item.uploaded_by_id, "staff")
-            item.size_text = file_size(item.size)
-        events = list(
-            dispute_selectors.timeline_for_viewer(
-                refund_request=dispute.refund_request, user=request.user, role=None
-            )
-        )
-        currency = dispute.refund_request.currency
-        for event in events:
-            event.label = KIND_LABELS.get(event.kind, event.kind)
-            event.amount_items = [
-                (key.replace("_", " "), f"{value} {currency}")
-                for key, value in (event.amounts or {}).items()
-            ]
-        deadline = dispute.current_deadline()
-        return {
-            "contract": contract,
-            "currency": currency,
-            "deadline": deadline,
-            "deadline_overdue": deadline is not None and timezone.now() > deadline.due_at,
-            "evidence": evidence,
-            "events": events,
-            "resolutions": list(selectors.dispute_resolutions(dispute=dispute)),
-        }
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        dispute = self.get_case(request, object_id)
-        if not self.has_view_permission(request, dispute):
-            raise PermissionDenied
-        return self.render_case(request, dispute)
-
-    def render_case(self, request, dispute, *, bound=None, status=200):
-        bound = bound or {}
-        names = self.visible_forms(request, dispute)
-        names += [name for name in bound if name not in names]
-        case_forms = {
-            name: bound.get(name) or self.case_forms[name](dispute=dispute, auto_id=f"{name}-%s")
-            for name in names
-        }
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"{dispute}: {dispute.refund_request.contract.title}",
-            "subtitle": None,
-            "dispute": dispute,
-            "forms": case_forms,
-            "form_urls": {
-                name: reverse(
-                    f"admin:{self.opts.app_label}_{self.opts.model_name}_{name}",
-                    args=[dispute.pk],
-                )
-                for name in case_forms
-            },
-            **self.case_context(request, dispute),
-        }
-        return TemplateResponse(request, self.case_template, context, status=status)
-
-    def _case_form_view(self, name: str) -> Callable:
-        def view(request, object_id):
-            if request.method != "POST":
-                return HttpResponseNotAllowed(["POST"])
-            dispute = self.get_case(request, object_id)
-            if not self.has_view_permission(request, dispute):
-                raise PermissionDenied
-            form = self.case_forms[name](request.POST, dispute=dispute, auto_id=f"{name}-%s")
-            status = 400
-            if form.is_valid():
-                try:
-                    done = getattr(self, f"case_{name}")(request, dispute, form.cleaned_data)
-                except DomainError as error:
-                    for field, errors in error.fields.items():
-                        for message in errors:
-                            form.add_error(field if field in form.fields else None, message)
-                    self.message_user(request, error.message, messages.ERROR)
-                    status = error.status
-                else:
-                    self.message_user(request, done, messages.SUCCESS)
-                    return redirect(
-                        f"admin:{self.opts.app_label}_{self.opts.model_name}_change", dispute.pk
-                    )
-            else:
-                self.message_user(request, "Please correct the errors below.", messages.ERROR)
-            return self.render_case(request, dispute, bound={name: form}, status=status)
-
-        view.__name__ = f"case_{name}_view"
-        return view
-
-    # The forms every case page offers.
-
-    def case_assign(self, request, dispute, data) -> str:
-        disputes.dispute_assign(
-            dispute=dispute, staff=request.user, role=self.assign_as, now=timezone.now()
-        )
-        return f"You took {dispute}."
-
-    def case_note(self, request, dispute, data) -> str:
-        disputes.dispute_note_add(
-            dispute=dispute, author=request.user, text=data["text"], now=timezone.now()
-        )
-        return "Internal note added."
 
 
 # --- The agents' queue --------------------------------------------------------------------------
@@ -554,6 +227,7 @@ class MediationQueueAdmin(StaffCaseAdmin):
     def case_context(self, request, dispute):
         return {
             **super().case_context(request, dispute),
+            "resolutions": list(selectors.dispute_resolutions(dispute=dispute)),
             "small_claim": services.is_small_claim(dispute.refund_request.amount),
             "small_claims_limit": Decimal(settings.SMALL_CLAIMS_LIMIT),
             "service_level": settings.MEDIATION_SERVICE_LEVEL,

@@ -1,6 +1,13 @@
 """Admin bases for rows that change only through the services."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from . import deadlines
+from .actions import Actor, holds_role
+from .models import StuckDeadline
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -27,3 +34,87 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class StuckFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Stuck"), ("retried", "Retried")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(resolved_at__isnull=True)
+        if self.value() == "retried":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
+@admin.register(StuckDeadline)
+class StuckDeadlineAdmin(ReadOnlyAdmin):
+    """Deadlines a sweep could not apply to a row, even alone: staff look, mend, and retry."""
+
+    list_display = ["__str__", "row", "failures", "last_failed_at", "short_error", "state"]
+    list_filter = [StuckFilter, "kind"]
+    readonly_fields = [
+        "model",
+        "kind",
+        "object_id",
+        "row",
+        "error",
+        "failures",
+        "first_failed_at",
+        "last_failed_at",
+        "resolved_at",
+    ]
+    actions = ["retry"]
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff and self._may_retry(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_retry_permission(self, request):
+        return self.has_module_permission(request)
+
+    def _may_retry(self, request) -> bool:
+        return request.user.is_superuser or holds_role(request.user, Actor.SUPPORT)
+
+    @admin.display(description="Row")
+    def row(self, obj):
+        app_label, _, model_name = obj.model.partition(".")
+        try:
+            url = reverse(f"admin:{app_label}_{model_name}_change", args=[obj.object_id])
+        except NoReverseMatch:
+            return f"{obj.model} #{obj.object_id}"
+        return format_html('<a href="{}">{} #{}</a>', url, model_name, obj.object_id)
+
+    @admin.display(description="Error")
+    def short_error(self, obj):
+        return obj.error if len(obj.error) <= 120 else f"{obj.error[:117]}…"
+
+    @admin.display(description="State", boolean=False)
+    def state(self, obj):
+        return "Stuck" if obj.resolved_at is None else f"Retried {obj.resolved_at:%Y-%m-%d %H:%M}"
+
+    @admin.action(description="Retry the selected stuck deadlines now", permissions=["retry"])
+    def retry(self, request, queryset):
+        now = timezone.now()
+        applied = failed = 0
+        for stuck in queryset.filter(resolved_at__isnull=True).order_by("pk"):
+            if deadlines.retry_stuck(stuck, now=now):
+                applied += 1
+            elif StuckDeadline.objects.filter(
+                model=stuck.model, kind=stuck.kind, object_id=stuck.object_id, resolved_at=None
+            ).exists():
+                failed += 1
+        if applied:
+            self.message_user(request, f"Applied {applied} deadline(s).", messages.SUCCESS)
+        if failed:
+            self.message_user(
+                request, f"{failed} failed again; see the new error.", messages.ERROR
+            )
+        if not applied and not failed:
+            self.message_user(request, "Nothing was due any more.", messages.INFO)

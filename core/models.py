@@ -20,3 +20,39 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"Idempotency key {self.key!r} of user #{self.user_id}"
+
+
+class StuckDeadline(models.Model):
+    """A row whose deadline could not be applied, even on its own: the sweeps skip it.
+
+    Written by ``core.deadlines`` when a row fails alone after its batch failed; staff see the
+    open ones in the admin ("Stuck deadlines") and retry them there, which lifts the mark.
+    """
+
+    model = models.CharField(max_length=100, help_text="The row's model: app_label.modelname.")
+    kind = models.CharField(max_length=64, help_text="The deadline kind that failed.")
+    object_id = models.BigIntegerField()
+    error = models.TextField()
+    failures = models.PositiveIntegerField(default=1)
+    first_failed_at = models.DateTimeField()
+    last_failed_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "kind", "object_id"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="stuck_deadline_open_once",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["model", "kind"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="stuck_deadline_open_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Stuck {self.kind} of {self.model} #{self.object_id}"

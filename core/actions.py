@@ -1,0 +1,491 @@
+"""Declared actions: the one way a status changes anywhere in the project.
+
+Every stateful model keeps, beside its ``Status``, one :class:`Lifecycle`: a table of named
+:class:`Action` rows, each saying which states it leaves from (``sources``), where it goes
+(``target``; None when the status stays and only other columns change), who may take it
+(``actors``: the client or freelancer of the row's contract, a mediation agent, an arbitrator,
+support, or the system), the deadline a person must act before (``before``) or the system acts
+after (``after``), and any further condition (``guard``). The rule lives in the table, keyed by
+the action, never in a view or a serializer.
+
+:func:`perform` is the only code that writes a status. For one row or a whole sweep batch it
+
+1. checks the table: the state (``IllegalTransition``, 409), the person and their role (403:
+   ``not_the_client``…, ``conflict_of_interest`` for staff who are a party), the deadline
+   (``deadline_passed``, 409) and the guard;
+2. writes the status with ``UPDATE … WHERE pk = ANY(…) AND status IN (sources)`` and fails if
+   a row was not in a source state (the caller holds the row locks; the condition makes a
+   missed lock an error instead of a lost update);
+3. appends the timeline events through the lifecycle's timeline writer, and records the
+   notifications — all in the caller's transaction, so a rollback leaves no trace.
+
+*A deadline decides, even before the sweep.* When a person acts on a row whose ``before``
+deadline has passed, :meth:`Lifecycle.check` applies that deadline's own action to the row first
+(the refund, the release, the notice the sweep would have made) and raises
+:class:`DeadlineSettled`. Services run in :func:`service` (or :func:`atomic`), which commits what
+the deadline did before the refusal leaves, so the person's late click gets a 409 and the row
+the outcome its deadline gives, exactly as if the sweep had run on time.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from django.db import transaction
+from django.utils.module_loading import import_string
+
+from .errors import Conflict, DeadlinePassed, DomainError, IllegalTransition, NotAllowed
+
+
+class Actor(StrEnum):
+    CLIENT = "client"
+    FREELANCER = "freelancer"
+    AGENT = "agent"
+    ARBITRATOR = "arbitrator"
+    SUPPORT = "support"
+    SYSTEM = "system"
+
+
+PARTIES = frozenset({Actor.CLIENT, Actor.FREELANCER})
+STAFF = frozenset({Actor.AGENT, Actor.ARBITRATOR, Actor.SUPPORT})
+# The Django group that makes a user each staff actor (superusers hold every role).
+STAFF_GROUPS = {
+    Actor.AGENT: "Mediation agents",
+    Actor.ARBITRATOR: "Arbitrators",
+    Actor.SUPPORT: "Support",
+}
+
+
+# --- Refusals ---------------------------------------------------------------------------------
+
+
+class NotTheClient(NotAllowed):
+    code = "not_the_client"
+    default_message = "Only the contract's client can take this action."
+
+
+class NotTheFreelancer(NotAllowed):
+    code = "not_the_freelancer"
+    default_message = "Only the contract's freelancer can take this action."
+
+
+class NotAParty(NotAllowed):
+    default_message = "Only the parties to the contract can take this action."
+
+
+class NotAnAgent(NotAllowed):
+    code = "not_an_agent"
+    default_message = "Only mediation agents can take this action."
+
+
+class NotAnArbitrator(NotAllowed):
+    code = "not_an_arbitrator"
+    default_message = "Only arbitrators can take this action."
+
+
+class ConflictOfInterest(NotAllowed):
+    """A staff member acting on a case they are a party to, or arbitrating what they mediated."""
+
+    code = "conflict_of_interest"
+    default_message = (
+        "You are a party to this contract, so you cannot act on its case as staff: another "
+        "staff member has to."
+    )
+
+
+class AccountSuspended(NotAllowed):
+    code = "account_suspended"
+    default_message = "Your account is suspended: you can read, but not take actions."
+
+
+class DeadlineSettled(DeadlinePassed):
+    """The deadline passed before the person acted, and its own outcome was applied instead.
+
+    Raised after the deadline's action was written in the same transaction; :func:`service`
+    and :func:`atomic` commit that before the refusal leaves them.
+    """
+
+
+class StaleRow(Conflict):
+    """A row was not in a state the action leaves from when its status was written."""
+
+    code = "illegal_transition"
+    default_message = "This changed meanwhile; reload and try again."
+
+
+_ACTOR_REFUSALS: dict[frozenset, Callable[[], DomainError]] = {
+    frozenset({Actor.CLIENT}): NotTheClient,
+    frozenset({Actor.FREELANCER}): NotTheFreelancer,
+    PARTIES: NotAParty,
+    frozenset({Actor.AGENT}): NotAnAgent,
+    frozenset({Actor.ARBITRATOR}): NotAnArbitrator,
+    frozenset({Actor.AGENT, Actor.ARBITRATOR}): lambda: NotAllowed(
+        "Only mediation agents and arbitrators can take this action."
+    ),
+    frozenset({Actor.SUPPORT}): lambda: NotAllowed("Only support staff can take this action."),
+}
+
+
+# --- The table ----------------------------------------------------------------------------------
+
+
+Guard = Callable[..., DomainError | None]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One named action of a stateful model (see the module docstring)."""
+
+    name: str
+    sources: frozenset[str]
+    target: str | None
+    actors: frozenset[Actor]
+    # The deadline kind a person must act before: its name (on the row, or on the row at the
+    # dotted path ``before_via``), or a function ``row -> (DeadlineKind, row) | None``.
+    before: str | Callable[[Any], tuple | None] = ""
+    before_via: str = ""
+    after: str = ""  # a deadline kind: the system acts once it passed
+    # ``guard(row, actor=, user=, now=)`` returns the refusal (a DomainError) or None.
+    guard: Guard | None = None
+    # What a person who is neither of ``actors`` gets (default: by the actors, e.g. NotTheClient).
+    refuse_actor: Callable[[], DomainError] | None = None
+    # What a row in a state outside ``sources`` gets (default: IllegalTransition).
+    refuse_state: Callable[[Any], DomainError] | None = None
+    label: str = ""  # "answer this refund request": "The deadline to <label> passed on …"
+    outcome: str = ""  # the state word refusals name when ``target`` is None ("released")
+
+    def __post_init__(self):
+        object.__setattr__(self, "sources", frozenset(self.sources))
+        object.__setattr__(self, "actors", frozenset(Actor(a) for a in self.actors))
+
+    @property
+    def by_system(self) -> bool:
+        return Actor.SYSTEM in self.actors
+
+    @property
+    def by_people(self) -> bool:
+        return bool(self.actors - {Actor.SYSTEM})
+
+
+@dataclass
+class Event:
+    """A timeline entry an action writes for one row; the lifecycle's writer places it."""
+
+    kind: str
+    note: str = ""
+    amounts: Mapping[str, str] = field(default_factory=dict)
+    deadline: tuple[str, str, datetime] | None = None  # (kind, party, due_at) after the event
+    internal: bool = False
+    actor_id: int | None = None  # who acted, when not the performer (e.g. an upload's owner)
+    refs: Mapping[str, int | None] = field(default_factory=dict)  # more columns: evidence_id…
+
+
+class Lifecycle:
+    """The declared actions of one stateful model, and how to read its rows for them.
+
+    ``contract`` is the path from a row to its contract (``""`` for a contract itself), which
+    gives the parties. ``conflicts(row, user, actor)`` adds conflicts of interest beyond being a
+    party (an arbitrator who mediated the case). ``timeline`` is the dotted path of the writer
+    ``write(rows_and_events, actor, now)`` that appends this model's events.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        statuses: type,
+        actions: Iterable[Action],
+        contract: str,
+        initial: Iterable[str] = (),
+        status_field: str = "status",
+        conflicts: Callable[[Any, Any, Actor], bool] | None = None,
+        timeline: str = "",
+    ):
+        self.name = name
+        self.statuses = statuses
+        self.actions = {action.name: action for action in actions}
+        self.contract_path = contract
+        self.initial = frozenset(initial)
+        self.status_field = status_field
+        self.conflicts = conflicts
+        self.timeline_path = timeline
+        self.model = None  # bound by contribute_to_class
+        unknown = {
+            state
+            for action in self.actions.values()
+            for state in (*action.sources, action.target)
+            if state is not None and state not in statuses.values
+        }
+        if unknown:
+            raise ValueError(f"{name}: unknown states {sorted(unknown)}")
+
+    def contribute_to_class(self, model, name):
+        """Bind to the model when declared as a class attribute (``lifecycle = Lifecycle(…)``)."""
+        self.model = model
+        setattr(model, name, self)
+
+    def __getitem__(self, name: str) -> Action:
+        return self.actions[name]
+
+    def __iter__(self):
+        return iter(self.actions.values())
+
+    # Reading a row.
+
+    def status_of(self, row) -> str:
+        return getattr(row, self.status_field)
+
+    def contract_of(self, row):
+        obj = row
+        for part in filter(None, self.contract_path.split(".")):
+            obj = getattr(obj, part)
+        return obj
+
+    def parties_of(self, row) -> dict[int, Actor]:
+        contract = self.contract_of(row)
+        return {contract.client_id: Actor.CLIENT, contract.freelancer_id: Actor.FREELANCER}
+
+    # Checking.
+
+    def actor_of(self, action: Action, row, user) -> Actor:
+        """Return the actor ``user`` is for ``action`` on ``row``, or raise why not."""
+        if user.suspended_at is not None:
+            raise AccountSuspended()
+        party = self.parties_of(row).get(user.pk)
+        if party is not None and party in action.actors:
+            return party
+        staff = [actor for actor in sorted(action.actors & STAFF) if holds_role(user, actor)]
+        for actor in staff:
+            if party is not None or (self.conflicts and self.conflicts(row, user, actor)):
+                raise ConflictOfInterest(
+                    None
+                    if party is not None
+                    else "You mediated this dispute, so you cannot also arbitrate it."
+                )
+            return actor
+        refusal = action.refuse_actor or _ACTOR_REFUSALS.get(
+            frozenset(action.actors - {Actor.SYSTEM}), NotAllowed
+        )
+        raise refusal()
+
+    def check(self, name: str, row, *, user, now: datetime) -> Actor:
+        """Raise why ``user`` may not take action ``name`` on the locked ``row`` now.
+
+        Checks, in this order: the person and their role, the state, the deadline, the guard.
+        A passed deadline that has an action of its own is applied to the row before the
+        refusal (see the module docstring). Returns the actor ``user`` acts as.
+        """
+        action = self.actions[name]
+        if user is None:
+            if not action.by_system:
+                raise RuntimeError(f"{self.name}.{name} is not a system action")
+            actor = Actor.SYSTEM
+        else:
+            actor = self.actor_of(action, row, user)
+        self._check_state(action, row)
+        if action.before and user is not None:
+            _check_before(action, row, now)
+        if action.guard is not None:
+            refusal = action.guard(row, actor=actor, user=user, now=now)
+            if refusal is not None:
+                raise refusal
+        return actor
+
+    def allows(self, name: str, row, *, user, now: datetime) -> bool:
+        """Whether ``check`` would pass, without applying any deadline (for pages and queues)."""
+        action = self.actions[name]
+        try:
+            actor = Actor.SYSTEM if user is None else self.actor_of(action, row, user)
+            self._check_state(action, row)
+            if action.before and user is not None:
+                kind, deadline_row = _deadline_of(action, row)
+                due = kind.due_at(deadline_row) if kind is not None else None
+                if due is not None and now >= due:
+                    return False
+            if action.guard is not None:
+                return action.guard(row, actor=actor, user=user, now=now) is None
+        except DomainError:
+            return False
+        return True
+
+    def ensure_state(self, name: str, row) -> None:
+        """Raise unless ``row`` is in a state action ``name`` leaves from (no other check)."""
+        self._check_state(self.actions[name], row)
+
+    def _check_state(self, action: Action, row) -> None:
+        status = self.status_of(row)
+        if status in action.sources:
+            return
+        if action.refuse_state is not None:
+            raise action.refuse_state(row)
+        raise IllegalTransition(
+            model=self.name, current=status, target=action.target or action.outcome or status
+        )
+
+
+def _deadline_of(action: Action, row):
+    """The deadline kind a person's ``action`` must come before, and the row that holds it."""
+    from . import deadlines
+
+    if callable(action.before):
+        return action.before(row) or (None, None)
+    deadline_row = row
+    for part in filter(None, action.before_via.split(".")):
+        deadline_row = getattr(deadline_row, part)
+    return deadlines.kind(action.before, deadline_row), deadline_row
+
+
+def _check_before(action: Action, row, now: datetime) -> None:
+    from . import deadlines
+
+    kind, deadline_row = _deadline_of(action, row)
+    due = kind.due_at(deadline_row) if kind is not None else None
+    if due is None or now < due:
+        return
+    message = f"The deadline to {action.label or 'do this'} passed on {deadlines.when(due)}."
+    if kind.settle(deadline_row, now=now):
+        raise DeadlineSettled(f"{message} {kind.settled_text}".strip())
+    raise DeadlinePassed(message)
+
+
+def holds_role(user, actor: Actor) -> bool:
+    """Whether ``user`` holds the staff role of ``actor``: membership of its group is the role.
+
+    ``is_staff`` only opens the admin site. Superusers hold every role. The user's groups are
+    read once per user object.
+    """
+    if not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    groups = user.__dict__.get("_role_groups")
+    if groups is None:
+        groups = frozenset(user.groups.values_list("name", flat=True)) if user.pk else frozenset()
+        user.__dict__["_role_groups"] = groups
+    return STAFF_GROUPS.get(actor) in groups
+
+
+def roles_of(user) -> frozenset[Actor]:
+    """The staff actors ``user`` may be (by group membership)."""
+    return frozenset(actor for actor in STAFF_GROUPS if holds_role(user, actor))
+
+
+# --- Performing ---------------------------------------------------------------------------------
+
+
+def perform(
+    lifecycle: Lifecycle,
+    name: str,
+    rows: Sequence | Any,
+    *,
+    now: datetime,
+    user=None,
+    values: Mapping[str, Any] | Callable[[Any], Mapping[str, Any]] | None = None,
+    event: Event | Callable[[Any], Event | None] | None = None,
+    notify: Iterable = (),
+    checked: bool = False,
+) -> None:
+    """Take action ``name`` on each locked row (one row, or a sweep's batch); see the module
+    docstring for what it checks and writes.
+
+    ``user`` is the person acting, or None for the system (a deadline, or the outcome of another
+    action: the person is then recorded by that action). ``values`` are further columns to write
+    with the status (one mapping for all rows, or a function of the row); ``event`` the timeline
+    entry of each row; ``notify`` the notifications (``accounts.services.Message``) the change
+    owes. ``checked`` skips the person's checks a service made already with ``check``.
+    """
+    batch = list(rows) if isinstance(rows, list | tuple) else [rows]
+    if not batch:
+        return
+    action = lifecycle.actions[name]
+    if user is not None and not checked:
+        for row in batch:
+            lifecycle.check(name, row, user=user, now=now)
+    else:
+        if user is None and not action.by_system:
+            raise RuntimeError(f"{lifecycle.name}.{name} is not a system action")
+        for row in batch:
+            lifecycle._check_state(action, row)
+    _write(lifecycle, action, batch, values)
+    if event is not None:
+        entries = [(row, event(row) if callable(event) else event) for row in batch]
+        entries = [(row, entry) for row, entry in entries if entry is not None]
+        if entries and lifecycle.timeline_path:
+            import_string(lifecycle.timeline_path)(entries, actor=user, now=now)
+    messages = list(notify)
+    if messages:
+        from accounts.services import notifications_send
+
+        notifications_send(messages=messages, now=now)
+
+
+def _write(lifecycle: Lifecycle, action: Action, batch: list, values) -> None:
+    """Write the target status (and ``values``) with one conditional UPDATE per set of values."""
+    model = lifecycle.model
+    field = lifecycle.status_field
+    groups: dict[tuple, list] = {}
+    for row in batch:
+        row_values = dict(values(row) if callable(values) else (values or {}))
+        if action.target is not None:
+            row_values[field] = action.target
+        if not row_values:
+            continue
+        key = tuple(sorted((k, _hashable(v)) for k, v in row_values.items()))
+        groups.setdefault(key, []).append((row, row_values))
+    for members in groups.values():
+        row_values = members[0][1]
+        pks = [row.pk for row, _ in members]
+        written = model._base_manager.filter(
+            pk__any=pks, **{f"{field}__in": list(action.sources)}
+        ).update(**row_values)
+        if written != len(pks):
+            raise StaleRow()
+        for row, _ in members:
+            for key, value in row_values.items():
+                setattr(row, key, value)
+
+
+def _hashable(value):
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
+# --- Transactions -------------------------------------------------------------------------------
+
+
+@contextmanager
+def atomic():
+    """``transaction.atomic()``, except that what a passed deadline did before a refusal stays.
+
+    A person's late action raises :class:`DeadlineSettled` after the deadline's outcome was
+    written; the block then commits (or releases its savepoint) and the refusal is raised again.
+    Any other exception rolls back as usual.
+    """
+    settled = None
+    with transaction.atomic():
+        try:
+            yield
+        except DeadlineSettled as exc:
+            settled = exc
+    if settled is not None:
+        raise settled
+
+
+def service(func):
+    """Run a service in :func:`atomic`: one transaction that keeps a passed deadline's outcome."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with atomic():
+            return func(*args, **kwargs)
+
+    return wrapper

@@ -5,14 +5,10 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from core.actions import AccountSuspended
 from core.errors import InvalidInput, NotAllowed
 
 from .models import Notification, User
-
-
-class AccountSuspended(NotAllowed):
-    code = "account_suspended"
-    default_message = "Your account is suspended: you can read, but not take actions."
 
 
 def user_ensure_can_act(*, user: User) -> None:

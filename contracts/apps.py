@@ -6,4 +6,4 @@ class ContractsConfig(AppConfig):
     verbose_name = "Contracts and escrow"
 
     def ready(self):
-        from . import services  # noqa: F401  (registers the deadline sweeps)
+        from . import deadlines  # noqa: F401  (declares the auto-release deadline)

@@ -27,11 +27,36 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils.functional import LazyObject, empty
 
+from core.actions import Action, Actor, Lifecycle
+from core.errors import Conflict
+
 AMOUNT = {"max_digits": 18, "decimal_places": 2}
 
 
 class LedgerRowImmutable(Exception):
     """Ledger rows are written once; corrections are reversing transactions."""
+
+
+class ContractEnded(Conflict):
+    code = "contract_ended"
+    default_message = "This contract has ended; it takes no new milestones."
+
+
+def _not_active() -> Conflict:
+    return Conflict(
+        "A support case is for funded work on an active contract; an ended contract has its "
+        "refund request and dispute instead.",
+        code="not_active",
+    )
+
+
+def _contract_active(milestone, *, code: str = "contract_ended") -> Conflict | None:
+    """Refuse work on a milestone whose contract has ended."""
+    if milestone.contract.status == Contract.Status.ACTIVE:
+        return None
+    if code == "not_active":
+        return _not_active()
+    return ContractEnded("This contract has ended.")
 
 
 # --- Ledger ---------------------------------------------------------------------------------
@@ -166,10 +191,23 @@ class Contract(models.Model):
         ACTIVE = "ACTIVE", "Active"
         ENDED = "ENDED", "Ended"
 
-    TRANSITIONS = {
-        Status.ACTIVE: frozenset({Status.ENDED}),
-        Status.ENDED: frozenset(),
-    }
+    lifecycle = Lifecycle(
+        name="contract",
+        statuses=Status,
+        contract="",
+        initial=[Status.ACTIVE],
+        timeline="contracts.timeline.write",
+        actions=[
+            Action(
+                "add_milestone",
+                sources=[Status.ACTIVE],
+                target=None,
+                actors=[Actor.CLIENT],
+                refuse_state=lambda contract: ContractEnded(),
+            ),
+            Action("end", sources=[Status.ACTIVE], target=Status.ENDED, actors=[Actor.CLIENT]),
+        ],
+    )
 
     client = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contracts_as_client"
@@ -220,18 +258,102 @@ class Milestone(models.Model):
         SETTLED = "SETTLED", "Split between the parties"
         CANCELLED = "CANCELLED", "Cancelled"
 
-    TRANSITIONS = {
-        Status.PENDING: frozenset({Status.FUNDED, Status.CANCELLED}),
-        Status.FUNDED: frozenset({Status.SUBMITTED, Status.RELEASED, Status.HELD}),
-        Status.SUBMITTED: frozenset({Status.RELEASED, Status.HELD}),
-        Status.HELD: frozenset({Status.RELEASED, Status.REFUNDED, Status.SETTLED}),
-        Status.RELEASED: frozenset(),
-        Status.REFUNDED: frozenset(),
-        Status.SETTLED: frozenset(),
-        Status.CANCELLED: frozenset(),
-    }
     # States in which the milestone's escrow must be empty.
     CLOSED = frozenset({Status.RELEASED, Status.REFUNDED, Status.SETTLED, Status.CANCELLED})
+    # States in which the client's escrow is theirs to release, and the contract's to end.
+    HOLDING = frozenset({Status.FUNDED, Status.SUBMITTED})
+
+    # The client pays and ends; the freelancer submits; the deadline releases submitted work.
+    # Money held for a refund request (HELD) moves only by that request's or its dispute's
+    # outcome: the settle_* actions, which only the system takes, for the outcome's actor.
+    lifecycle = Lifecycle(
+        name="milestone",
+        statuses=Status,
+        contract="contract",
+        initial=[Status.PENDING],
+        timeline="contracts.timeline.write",
+        actions=[
+            Action(
+                "fund",
+                sources=[Status.PENDING],
+                target=Status.FUNDED,
+                actors=[Actor.CLIENT],
+                guard=lambda m, **_: _contract_active(m),
+            ),
+            Action(
+                "submit",
+                sources=[Status.FUNDED],
+                target=Status.SUBMITTED,
+                actors=[Actor.FREELANCER],
+                guard=lambda m, **_: _contract_active(m),
+            ),
+            Action(
+                "release",
+                sources=HOLDING,
+                target=Status.RELEASED,
+                actors=[Actor.CLIENT],
+                before="auto_release",
+                guard=lambda m, **_: _contract_active(m),
+                label="release this payment",
+            ),
+            Action(
+                "release_part",
+                sources=HOLDING,
+                target=None,
+                outcome=Status.RELEASED,
+                actors=[Actor.CLIENT],
+                before="auto_release",
+                guard=lambda m, **_: _contract_active(m),
+                label="release this payment",
+            ),
+            Action(
+                "open_support_case",
+                sources=HOLDING,
+                target=None,
+                actors=[Actor.FREELANCER],
+                guard=lambda m, **_: _contract_active(m, code="not_active"),
+                refuse_state=lambda m: _not_active(),
+            ),
+            Action(
+                "auto_release",
+                sources=[Status.SUBMITTED],
+                target=Status.RELEASED,
+                actors=[Actor.SYSTEM],
+                after="auto_release",
+            ),
+            # Ending the contract: a milestone with money left is held for the refund request;
+            # one never funded is cancelled.
+            Action(
+                "hold",
+                sources=HOLDING,
+                target=Status.HELD,
+                actors=[Actor.CLIENT],
+                before="auto_release",
+                label="end the contract with this work in escrow",
+            ),
+            Action(
+                "cancel", sources=[Status.PENDING], target=Status.CANCELLED, actors=[Actor.CLIENT]
+            ),
+            Action(
+                "settle_release",
+                sources=[Status.HELD],
+                target=Status.RELEASED,
+                actors=[Actor.SYSTEM],
+            ),
+            Action(
+                "settle_refund",
+                sources=[Status.HELD],
+                target=Status.REFUNDED,
+                actors=[Actor.SYSTEM],
+            ),
+            Action(
+                "settle_split",
+                sources=[Status.HELD],
+                target=Status.SETTLED,
+                actors=[Actor.SYSTEM],
+            ),
+        ],
+    )
 
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="milestones")
     title = models.CharField(max_length=200)
@@ -325,3 +447,50 @@ class SubmissionFile(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("contracts:submission-file", kwargs={"pk": self.pk})
+
+
+class ContractEvent(models.Model):
+    """One thing that happened to a contract or one of its milestones. Written once, by the
+    actions of ``Contract.lifecycle`` and ``Milestone.lifecycle`` (see ``contracts.timeline``).
+
+    What happens to money held for a refund request is on that request's own timeline.
+    """
+
+    class Kind(models.TextChoices):
+        CONTRACT_CREATED = "CONTRACT_CREATED", "Contract opened"
+        MILESTONE_ADDED = "MILESTONE_ADDED", "Milestone added"
+        MILESTONE_FUNDED = "MILESTONE_FUNDED", "Funded into escrow"
+        WORK_SUBMITTED = "WORK_SUBMITTED", "Work submitted"
+        PAYMENT_RELEASED = "PAYMENT_RELEASED", "Payment released"
+        AUTO_RELEASED = "AUTO_RELEASED", "Released: the client did not act in time"
+        CONTRACT_ENDED = "CONTRACT_ENDED", "Contract ended"
+        MILESTONE_HELD = "MILESTONE_HELD", "Held for a refund request"
+        MILESTONE_CANCELLED = "MILESTONE_CANCELLED", "Cancelled: never funded"
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="events")
+    milestone = models.ForeignKey(
+        Milestone, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when the system acted (a deadline passed).",
+    )
+    at = models.DateTimeField()
+    amounts = models.JSONField(default=dict, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["contract", "at"], name="contract_event_idx")]
+
+    def __str__(self) -> str:
+        return f"Contract event #{self.pk} {self.kind}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Contract events are written once and never changed.")
+        super().save(*args, **kwargs)

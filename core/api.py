@@ -22,6 +22,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .actions import DeadlineSettled, atomic
 from .errors import Conflict, DomainError, InvalidInput
 from .models import IdempotencyRecord
 
@@ -192,7 +193,8 @@ def idempotent(view_method):
     neither does. A replay by the same user returns the stored first response and moves nothing;
     the same key with another method, path or body is a 409. A concurrent duplicate waits on the
     unique index until the first commits, then replays it. Errors are not stored: a request that
-    failed changed nothing and may be retried with the same key.
+    failed changed nothing and may be retried with the same key. (A request refused because its
+    deadline passed leaves what the deadline did, which happens whoever asks.)
     """
 
     @wraps(view_method)
@@ -206,7 +208,7 @@ def idempotent(view_method):
             )
         fingerprint = _fingerprint(request)
         now = timezone.now()
-        with transaction.atomic():
+        with atomic():
             IdempotencyRecord.objects.filter(
                 user=request.user, key=key, created_at__lt=now - settings.IDEMPOTENCY_KEY_TTL
             ).delete()
@@ -232,7 +234,13 @@ def idempotent(view_method):
                     status=record.response_status,
                     headers={"Idempotent-Replayed": "true"},
                 )
-            response = view_method(self, request, *args, **kwargs)
+            try:
+                response = view_method(self, request, *args, **kwargs)
+            except DeadlineSettled:
+                # The deadline's own outcome stays (core.actions); the person's request did
+                # nothing, so its key is not kept: a retry is refused the same way.
+                record.delete()
+                raise
             if status.is_success(response.status_code):
                 record.response_status = response.status_code
                 record.response_body = json.loads(JSONRenderer().render(response.data) or b"null")

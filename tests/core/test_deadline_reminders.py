@@ -41,9 +41,9 @@ class TestReminderBacklog:
 
         assert first == {"24 hours left to answer a refund request": 300}
         assert reminder_titles() == first
-        per_user = Counter(Notification.objects.filter(kind="deadline_reminder").values_list(
-            "user_id", flat=True
-        ))
+        per_user = Counter(
+            Notification.objects.filter(kind="deadline_reminder").values_list("user_id", flat=True)
+        )
         assert per_user == {requests[0].contract.freelancer_id: 300}
         assert not RefundRequest.objects.filter(reminded_24h_at__isnull=True).exists()
 

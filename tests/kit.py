@@ -1,0 +1,209 @@
+"""The test kit every test module shares: clients, error assertions, staff, stage builders, books.
+
+Stage builders make state through the services, as people would, so a test starts from the same
+rows the product makes: a refund request (``ended``), a submitted dispute (``filed``), one in
+mediation (``declined``), a proposed resolution (``proposed``), an open arbitration window
+(``window``) and an open case (``case``). Each takes the contract and ``now``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import Role, User
+from contracts.models import Account, LedgerTransaction, Milestone
+from tests.factories import (  # noqa: F401  (re-exported: the kit is the one place to import)
+    PASSWORD,
+    ContractFactory,
+    UserFactory,
+    declined_dispute,
+    end_contract,
+    file_dispute,
+    make_milestone,
+    staff_member,
+)
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+# --- Clients ------------------------------------------------------------------------------------
+
+
+def api_as(user: User | None) -> APIClient:
+    """An API client authenticated as ``user`` (anonymous for None)."""
+    api = APIClient()
+    if user is not None:
+        api.force_authenticate(user)
+    return api
+
+
+def browser_for(user: User) -> Client:
+    """A browser session logged in as ``user``."""
+    browser = Client()
+    browser.force_login(user)
+    return browser
+
+
+def shown_messages(response) -> list[str]:
+    """The flash messages a rendered page shows."""
+    return [str(message) for message in response.context["messages"]]
+
+
+def followed_messages(browser: Client, response) -> list[str]:
+    """The flash messages shown on the page a POST redirected to."""
+    assert response.status_code == 302, response.content
+    return shown_messages(browser.get(response["Location"]))
+
+
+# --- Errors -------------------------------------------------------------------------------------
+
+
+def assert_error(response, status: int, code: str) -> dict:
+    """Assert the API's one error shape with ``status`` and ``code``; return the error."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "fields"}
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    return body["error"]
+
+
+# --- Staff --------------------------------------------------------------------------------------
+
+
+def agent(username: str | None = None) -> User:
+    return staff_member(Role.MEDIATION_AGENT, username)
+
+
+def arbitrator(username: str | None = None) -> User:
+    return staff_member(Role.ARBITRATOR, username)
+
+
+def support(username: str | None = None) -> User:
+    return staff_member(Role.SUPPORT, username)
+
+
+def grant(user: User, role: Role, *, is_staff: bool = True) -> User:
+    """Put ``user`` in ``role``'s group (and, unless told otherwise, let them into the admin)."""
+    from django.contrib.auth.models import Group
+
+    user.groups.add(Group.objects.get_or_create(name=role.value)[0])
+    if is_staff and not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    user.__dict__.pop("_role_groups", None)
+    return user
+
+
+# --- Stages -------------------------------------------------------------------------------------
+
+
+def submitted(contract, *, amount: str = "500.00", now=None) -> Milestone:
+    """A milestone funded and with work submitted: its auto-release deadline runs."""
+    from contracts import services
+
+    now = now or timezone.now()
+    milestone = services.milestone_create(
+        contract=contract, actor=contract.client, title="Milestone", amount=amount, now=now
+    )
+    services.milestone_fund(milestone=milestone, actor=contract.client, now=now)
+    services.milestone_submit(
+        milestone=milestone, actor=contract.freelancer, message="Here is the work.", now=now
+    )
+    return reload(milestone)
+
+
+def ended(contract, *, paid: str = "200.00", amount: str = "500.00", now=None):
+    """Funded ``amount``, then ended paying ``paid``: the open refund request."""
+    return end_contract(contract, paid=paid, amount=amount, now=now)
+
+
+def filed(contract, *, amount: str = "250.00", now=None):
+    """A dispute of ``amount`` on 300 asked back (500 funded, 200 paid): awaiting the client."""
+    return file_dispute(end_contract(contract, now=now), amount=amount, now=now)
+
+
+def declined(contract, *, now=None):
+    """A dispute the client declined: in mediation."""
+    return declined_dispute(contract, now=now)
+
+
+def proposed(contract, by: User, *, to_freelancer="150.00", to_client="150.00", now=None):
+    """In mediation with a resolution proposed by the agent ``by``."""
+    from mediation import services as mediation
+
+    now = now or timezone.now()
+    dispute = declined_dispute(contract, now=now)
+    mediation.resolution_propose(
+        dispute=dispute,
+        agent=by,
+        to_freelancer=to_freelancer,
+        to_client=to_client,
+        rationale="Half each.",
+        now=now,
+    )
+    dispute.refresh_from_db()
+    return dispute
+
+
+def window(contract, by: User, *, now=None):
+    """A resolution the client rejected: the arbitration window is open."""
+    from mediation import services as mediation
+
+    now = now or timezone.now()
+    dispute = proposed(contract, by, now=now)
+    mediation.resolution_answer(dispute=dispute, actor=contract.client, accept=False, now=now)
+    dispute.refresh_from_db()
+    return dispute
+
+
+def case(contract, by: User, *, now=None):
+    """Both parties paid their fees: the arbitration case is open."""
+    from arbitration import services as arbitration
+
+    now = now or timezone.now()
+    dispute = window(contract, by, now=now)
+    for party in (contract.freelancer, contract.client):
+        arbitration.arbitration_fee_pay(dispute=dispute, actor=party, now=now)
+    dispute.refresh_from_db()
+    return dispute
+
+
+# --- Books --------------------------------------------------------------------------------------
+
+
+def reload(milestone: Milestone) -> Milestone:
+    return Milestone.objects.select_related("escrow_account", "contract").get(pk=milestone.pk)
+
+
+def ledger_rows() -> int:
+    return LedgerTransaction.objects.count()
+
+
+def balance(kind: str, user: User | None = None, currency: str = "USD") -> Decimal:
+    account = Account.objects.filter(kind=kind, owner=user, currency=currency).first()
+    return account.balance if account else Decimal("0.00")
+
+
+def books(contract) -> dict[str, Decimal]:
+    """Where the contract's money is, as a bookkeeper reads it."""
+    escrow = sum(
+        (m.escrow_account.balance for m in contract.milestones.select_related("escrow_account")),
+        Decimal(0),
+    )
+    return {
+        "client paid in": -balance(Account.Kind.FUNDING, contract.client, contract.currency),
+        "client refunded": balance(Account.Kind.REFUNDS, contract.client, contract.currency),
+        "freelancer earned": balance(Account.Kind.EARNINGS, contract.freelancer, contract.currency),
+        "escrow": escrow,
+    }
+
+
+def pdf(name: str = "report.pdf") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, PDF_BYTES, content_type="application/pdf")

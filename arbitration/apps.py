@@ -6,8 +6,9 @@ class ArbitrationConfig(AppConfig):
     verbose_name = "Arbitration"
 
     def ready(self):
-        # services registers the deadline sweeps and hooks; serializers fill `arbitration`.
-        from . import serializers, services  # noqa: F401
+        # deadlines declares the arbitration deadlines (and, through services, the hooks of
+        # evidence and extensions); serializers fill the dispute's `arbitration`.
+        from . import deadlines, serializers  # noqa: F401
 
         self._register_party_pages()
 

@@ -15,7 +15,98 @@ from django.db import models
 from django.db.models import Q
 
 from contracts.models import AMOUNT
-from disputes.models import Dispute
+from core.actions import PARTIES, Action, Actor, Lifecycle, NotAParty
+from core.errors import Conflict, NotAllowed
+from disputes.models import Dispute, FilingLocked
+
+DStatus = Dispute.Status
+
+
+class FeeAlreadyPaid(Conflict):
+    code = "fee_already_paid"
+    default_message = "You have already paid your arbitration fee."
+
+
+class CaseNotOpen(Conflict):
+    code = "case_not_open"
+    default_message = "There is no open arbitration case on this dispute."
+
+
+def _fee_unpaid(dispute, *, actor, **_) -> Conflict | None:
+    paid = ArbitrationFee.objects.filter(dispute=dispute, party=actor).exists()
+    return FeeAlreadyPaid() if paid else None
+
+
+def _case_open(dispute, **_) -> Conflict | None:
+    case = ArbitrationCase.objects.filter(dispute=dispute).only("status").first()
+    if case is None or case.status != ArbitrationCase.Status.OPEN:
+        return CaseNotOpen("The case is closed: its award is final.")
+    return None
+
+
+def _mediated_it(row, user, actor) -> bool:
+    """Whoever mediated a dispute never arbitrates it."""
+    return actor == Actor.ARBITRATOR and row.case.dispute.agent_id == user.pk
+
+
+# The arbitration stages' actions on the dispute itself: during the window each party may pay
+# its fee (both paid: the case opens; at the window's end: the system closes it); in the case
+# the arbitrator takes it, asks for evidence and issues the award.
+Dispute.lifecycle.declare(
+    Action(
+        "pay_fee",
+        sources=[DStatus.ARBITRATION_WINDOW],
+        target=None,
+        actors=PARTIES,
+        before="arbitration_window",
+        guard=_fee_unpaid,
+        refuse_state=lambda d: Conflict(
+            f"This dispute is {d.get_status_display().lower()}: the arbitration window is not "
+            "open.",
+            code="illegal_transition",
+        ),
+        refuse_actor=lambda: NotAllowed("Only the parties pay for arbitration."),
+        late="The arbitration window closed {when}.",
+    ),
+    Action(
+        "open_case",
+        sources=[DStatus.ARBITRATION_WINDOW],
+        target=DStatus.IN_ARBITRATION,
+        actors=[Actor.SYSTEM],
+    ),
+    Action(
+        "close_window",
+        sources=[DStatus.ARBITRATION_WINDOW],
+        target=DStatus.CLOSED,
+        actors=[Actor.SYSTEM],
+        after="arbitration_window",
+    ),
+    Action(
+        "assign_arbitrator",
+        sources=[DStatus.IN_ARBITRATION],
+        target=None,
+        actors=[Actor.ARBITRATOR],
+        refuse_state=lambda d: Conflict(
+            f"This dispute is {d.get_status_display().lower()}: no arbitrator needed."
+        ),
+    ),
+    Action(
+        "request_evidence",
+        sources=[DStatus.IN_ARBITRATION],
+        target=None,
+        actors=[Actor.ARBITRATOR],
+        guard=_case_open,
+        refuse_state=lambda d: CaseNotOpen(),
+    ),
+    Action(
+        "award",
+        sources=[DStatus.IN_ARBITRATION],
+        target=DStatus.CLOSED,
+        actors=[Actor.ARBITRATOR],
+        guard=_case_open,
+        refuse_state=lambda d: CaseNotOpen(),
+    ),
+)
 
 
 class Party(models.TextChoices):
@@ -24,6 +115,10 @@ class Party(models.TextChoices):
 
 
 class ArbitrationFee(models.Model):
+    class Status(models.TextChoices):
+        PAID = "PAID", "Paid"
+        REFUNDED = "REFUNDED", "Refunded"
+
     dispute = models.ForeignKey(
         "disputes.Dispute", on_delete=models.PROTECT, related_name="arbitration_fees"
     )
@@ -35,6 +130,7 @@ class ArbitrationFee(models.Model):
     payment = models.ForeignKey(
         "contracts.LedgerTransaction", on_delete=models.PROTECT, related_name="+"
     )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PAID)
     refunded_at = models.DateTimeField(null=True, blank=True)
     refund = models.ForeignKey(
         "contracts.LedgerTransaction",
@@ -42,6 +138,18 @@ class ArbitrationFee(models.Model):
         null=True,
         blank=True,
         related_name="+",
+    )
+
+    # Paid with the dispute's ``pay_fee``; refunded to the only party who paid when the window
+    # closes (and, once offers settle a dispute before its case opens, to both).
+    lifecycle = Lifecycle(
+        name="arbitration fee",
+        statuses=Status,
+        contract="dispute.refund_request.contract",
+        initial=[Status.PAID],
+        actions=[
+            Action("refund", sources=[Status.PAID], target=Status.REFUNDED, actors=[Actor.SYSTEM]),
+        ],
     )
 
     class Meta:
@@ -65,6 +173,25 @@ class ArbitrationCase(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     opened_at = models.DateTimeField()
     awarded_at = models.DateTimeField(null=True, blank=True)
+
+    lifecycle = Lifecycle(
+        name="arbitration case",
+        statuses=Status,
+        contract="dispute.refund_request.contract",
+        initial=[Status.OPEN],
+        conflicts=lambda case, user, actor: (
+            actor == Actor.ARBITRATOR and case.dispute.agent_id == user.pk
+        ),
+        actions=[
+            Action(
+                "award",
+                sources=[Status.OPEN],
+                target=Status.AWARDED,
+                actors=[Actor.ARBITRATOR],
+                refuse_state=lambda case: CaseNotOpen("The case is closed: its award is final."),
+            ),
+        ],
+    )
 
     class Meta:
         indexes = [models.Index(fields=["status", "opened_at"], name="case_status_idx")]
@@ -92,6 +219,46 @@ class EvidenceRequest(models.Model):
     reminded_24h_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     closed_at = models.DateTimeField(null=True, blank=True)
+
+    # The party asked uploads before the due date; the due date closes it, and so does the award.
+    lifecycle = Lifecycle(
+        name="evidence request",
+        statuses=Status,
+        contract="case.dispute.refund_request.contract",
+        initial=[Status.OPEN],
+        timeline="arbitration.timeline.write",
+        conflicts=_mediated_it,
+        actions=[
+            Action(
+                "answer",
+                sources=[Status.OPEN],
+                target=None,
+                actors=PARTIES,
+                before="evidence_request",
+                guard=lambda r, actor, **_: (
+                    None
+                    if r.party == actor
+                    else FilingLocked("The arbitrator asked the other party for this evidence.")
+                ),
+                refuse_state=lambda r: FilingLocked("This evidence request is closed."),
+                refuse_actor=NotAParty,
+                label="send this evidence",
+            ),
+            Action(
+                "close",
+                sources=[Status.OPEN],
+                target=Status.CLOSED,
+                actors=[Actor.SYSTEM],
+                after="evidence_request",
+            ),
+            Action(
+                "close_with_case",
+                sources=[Status.OPEN],
+                target=Status.CLOSED,
+                actors=[Actor.SYSTEM],
+            ),
+        ],
+    )
 
     class Meta:
         indexes = [models.Index(fields=["status", "due_at"], name="evidence_request_due_idx")]

@@ -8,39 +8,33 @@ from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
-from django.db import transaction
 
-from accounts.models import Role, User
-from accounts.selectors import user_has_role
-from accounts.services import Message, notifications_send, user_ensure_can_act
+from accounts.models import User
+from accounts.services import Message, notifications_send
 from contracts import ledger
 from contracts.models import Account, LedgerTransaction
 from core import deadlines
-from core.errors import Conflict, DeadlinePassed, InvalidInput, NotAllowed
-from core.money import money, quantum
+from core.actions import Event, NotAnArbitrator, NotAParty, perform, service
+from core.errors import InvalidInput
+from core.money import format_amount, money, quantum
 from disputes import services as disputes
-from disputes.models import Dispute, TimelineEvent
-from mediation.services import parse_split, party_of
+from disputes.models import Dispute, FilingLocked, TimelineEvent
+from mediation.services import parse_split
 
-from .models import ArbitrationCase, ArbitrationFee, Award, EvidenceRequest, Party
+from .models import (
+    ArbitrationCase,
+    ArbitrationFee,
+    Award,
+    CaseNotOpen,
+    EvidenceRequest,
+    FeeAlreadyPaid,
+    Party,
+)
 
 DStatus = Dispute.Status
 Kind = TimelineEvent.Kind
 
-
-class NotAnArbitrator(NotAllowed):
-    code = "not_an_arbitrator"
-    default_message = "Only arbitrators can take this action."
-
-
-class FeeAlreadyPaid(Conflict):
-    code = "fee_already_paid"
-    default_message = "You have already paid your arbitration fee."
-
-
-class CaseNotOpen(Conflict):
-    code = "case_not_open"
-    default_message = "There is no open arbitration case on this dispute."
+__all__ = ["CaseNotOpen", "FeeAlreadyPaid", "NotAnArbitrator"]
 
 
 def arbitration_fee(*, amount: Decimal, currency: str) -> Decimal:
@@ -51,38 +45,17 @@ def arbitration_fee(*, amount: Decimal, currency: str) -> Decimal:
     return fee.quantize(quantum(currency), rounding=ROUND_DOWN)
 
 
-def _ensure_arbitrator(user: User) -> None:
-    user_ensure_can_act(user=user)
-    if not user_has_role(user=user, role=Role.ARBITRATOR):
-        raise NotAnArbitrator()
-
-
 # --- The window: agreeing to arbitration and paying the fee --------------------------------
 
 
-@transaction.atomic
+@service
 def arbitration_fee_pay(*, dispute: Dispute, actor: User, now: datetime) -> ArbitrationFee:
     """A party agrees to binding arbitration and pays its share of the fee.
 
     The second payment opens the case at once; there is nothing left to wait for.
     """
     dispute = disputes.lock_dispute(dispute_id=dispute.pk)
-    party = party_of(dispute, actor)
-    user_ensure_can_act(user=actor)
-    if party is None:
-        raise NotAllowed("Only the parties pay for arbitration.")
-    if dispute.status != DStatus.ARBITRATION_WINDOW:
-        raise Conflict(
-            f"This dispute is {dispute.get_status_display().lower()}: the arbitration window "
-            "is not open.",
-            code="illegal_transition",
-        )
-    if now >= dispute.response_due_at:
-        raise DeadlinePassed(
-            f"The arbitration window closed {deadlines.when(dispute.response_due_at)}."
-        )
-    if ArbitrationFee.objects.filter(dispute=dispute, party=party).exists():
-        raise FeeAlreadyPaid()
+    party = Dispute.lifecycle.check("pay_fee", dispute, user=actor, now=now)
     request = dispute.refund_request
     amount = arbitration_fee(amount=request.amount, currency=request.currency)
     funding = ledger.account_get_or_create(
@@ -109,22 +82,26 @@ def arbitration_fee_pay(*, dispute: Dispute, actor: User, now: datetime) -> Arbi
         paid_at=now,
         payment=payment,
     )
-    disputes.timeline_event_add(
-        dispute=dispute,
-        kind=Kind.FEE_PAID,
-        actor=actor,
+    both_paid = ArbitrationFee.objects.filter(dispute=dispute).count() == 2
+    other = "client" if party == "freelancer" else "freelancer"
+    contract = request.contract
+    perform(
+        Dispute.lifecycle,
+        "pay_fee",
+        dispute,
+        user=actor,
         now=now,
-        note=f"The {party} agreed to arbitration and paid its fee of "
-        f"{money(amount, request.currency)}.",
-        amounts={"fee": amount},
-    )
-    if ArbitrationFee.objects.filter(dispute=dispute).count() == 2:
-        _open_cases([dispute], now=now)
-    else:
-        other = "client" if party == "freelancer" else "freelancer"
-        contract = request.contract
-        notifications_send(
-            messages=[
+        checked=True,
+        event=Event(
+            Kind.FEE_PAID,
+            note=f"The {party} agreed to arbitration and paid its fee of "
+            f"{money(amount, request.currency)}.",
+            amounts={"fee": format_amount(amount, request.currency)},
+        ),
+        notify=(
+            ()
+            if both_paid
+            else [
                 Message(
                     user_id=getattr(contract, f"{other}_id"),
                     kind="arbitration_fee_paid",
@@ -137,9 +114,11 @@ def arbitration_fee_pay(*, dispute: Dispute, actor: User, now: datetime) -> Arbi
                     ),
                     url=dispute.get_absolute_url(),
                 )
-            ],
-            now=now,
-        )
+            ]
+        ),
+    )
+    if both_paid:
+        _open_cases([dispute], now=now)
     return fee
 
 
@@ -148,7 +127,7 @@ def _open_cases(rows: Iterable[Dispute], *, now: datetime) -> None:
         ArbitrationCase.objects.create(dispute=dispute, opened_at=now)
         disputes.dispute_advance(
             dispute=dispute,
-            target=DStatus.IN_ARBITRATION,
+            action="open_case",
             kind=Kind.ARBITRATION_OPENED,
             actor=None,
             now=now,
@@ -162,67 +141,58 @@ def _open_cases(rows: Iterable[Dispute], *, now: datetime) -> None:
         )
 
 
-@deadlines.register("arbitration.windows_close")
-def arbitration_windows_close(*, now: datetime, batch_size: int) -> int:
-    """At the window's end: only one party paid, R goes to it with its fee back; neither, R is
-    refunded to the client; both (if not opened already), the case opens."""
-    with transaction.atomic():
-        due = deadlines.claim(
-            Dispute.objects.filter(status=DStatus.ARBITRATION_WINDOW).select_related(
-                "refund_request__contract"
-            ),
-            due_field="response_due_at",
-            now=now,
-            batch_size=batch_size,
-        )
-        if not due:
-            return 0
-        fees: dict[int, list[ArbitrationFee]] = {}
-        for fee in ArbitrationFee.objects.select_for_update().filter(dispute__in=due):
-            fees.setdefault(fee.dispute_id, []).append(fee)
+def arbitration_windows_close(rows: list[Dispute], *, now: datetime) -> None:
+    """The window's deadline: only one party paid, R goes to it with its fee back; neither, R
+    is refunded to the client; both (if not opened already), the case opens."""
+    fees: dict[int, list[ArbitrationFee]] = {}
+    for fee in (
+        ArbitrationFee.objects.select_for_update(of=("self",))
+        .filter(dispute__in=rows)
+        .order_by("pk")
+    ):
+        fees.setdefault(fee.dispute_id, []).append(fee)
 
-        _open_cases([d for d in due if len(fees.get(d.pk, [])) == 2], now=now)
-        for party, outcome in (
-            (Party.FREELANCER, Dispute.Outcome.ONLY_FREELANCER_PAID),
-            (Party.CLIENT, Dispute.Outcome.ONLY_CLIENT_PAID),
-        ):
-            won = [d for d in due if [f.party for f in fees.get(d.pk, [])] == [party]]
-            if not won:
-                continue
-            _refund_fees([fees[d.pk][0] for d in won], now=now)
-            amount = {d.pk: d.refund_request.amount for d in won}
-            disputes.disputes_close(
-                closings=[
-                    disputes.Closing(
-                        dispute=d,
-                        to_freelancer=amount[d.pk] if party == Party.FREELANCER else Decimal(0),
-                        to_client=amount[d.pk] if party == Party.CLIENT else Decimal(0),
-                    )
-                    for d in won
-                ],
-                outcome=outcome,
-                event_kind=Kind.ARBITRATION_DEFAULT,
-                actor=None,
-                why=f"Only the {party} agreed to arbitration and paid its fee, so the {party} "
-                "receives the amount in dispute and its fee back.",
-                now=now,
-            )
-        unpaid = [d for d in due if not fees.get(d.pk)]
+    _open_cases([d for d in rows if len(fees.get(d.pk, [])) == 2], now=now)
+    for party, outcome in (
+        (Party.FREELANCER, Dispute.Outcome.ONLY_FREELANCER_PAID),
+        (Party.CLIENT, Dispute.Outcome.ONLY_CLIENT_PAID),
+    ):
+        won = [d for d in rows if [f.party for f in fees.get(d.pk, [])] == [party]]
+        if not won:
+            continue
+        _refund_fees([fees[d.pk][0] for d in won], now=now)
+        amount = {d.pk: d.refund_request.amount for d in won}
         disputes.disputes_close(
             closings=[
                 disputes.Closing(
-                    dispute=d, to_freelancer=Decimal(0), to_client=d.refund_request.amount
+                    dispute=d,
+                    to_freelancer=amount[d.pk] if party == Party.FREELANCER else Decimal(0),
+                    to_client=amount[d.pk] if party == Party.CLIENT else Decimal(0),
                 )
-                for d in unpaid
+                for d in won
             ],
-            outcome=Dispute.Outcome.NO_ARBITRATION,
-            event_kind=Kind.ARBITRATION_LAPSED,
+            action="close_window",
+            outcome=outcome,
+            event_kind=Kind.ARBITRATION_DEFAULT,
             actor=None,
-            why="Neither party agreed to arbitration in time, so the amount in dispute is "
-            "refunded to the client.",
+            why=f"Only the {party} agreed to arbitration and paid its fee, so the {party} "
+            "receives the amount in dispute and its fee back.",
             now=now,
         )
-    return len(due)
+    unpaid = [d for d in rows if not fees.get(d.pk)]
+    disputes.disputes_close(
+        closings=[
+            disputes.Closing(dispute=d, to_freelancer=Decimal(0), to_client=d.refund_request.amount)
+            for d in unpaid
+        ],
+        action="close_window",
+        outcome=Dispute.Outcome.NO_ARBITRATION,
+        event_kind=Kind.ARBITRATION_LAPSED,
+        actor=None,
+        why="Neither party agreed to arbitration in time, so the amount in dispute is "
+        "refunded to the client.",
+        now=now,
+    )
 
 
 def _refund_fees(fees: list[ArbitrationFee], *, now: datetime) -> None:
@@ -243,12 +213,17 @@ def _refund_fees(fees: list[ArbitrationFee], *, now: datetime) -> None:
             )
         )
     written = ledger.post_many(movements=movements, now=now)
-    for fee, refund_id in zip(fees, written, strict=True):
-        fee.refunded_at, fee.refund_id = now, refund_id
-        fee.save(update_fields=["refunded_at", "refund"])
+    refund_of = {fee.pk: refund for fee, refund in zip(fees, written, strict=True)}
+    perform(
+        ArbitrationFee.lifecycle,
+        "refund",
+        fees,
+        now=now,
+        values=lambda fee: {"refunded_at": now, "refund_id": refund_of[fee.pk]},
+    )
 
 
-def _remind_window(rows: Iterable[Dispute], hours: int, now: datetime) -> None:
+def remind_window(rows: Iterable[Dispute], hours: int, now: datetime) -> None:
     rows = list(rows)
     paid = set(ArbitrationFee.objects.filter(dispute__in=rows).values_list("dispute_id", "party"))
     disputes.remind_parties(
@@ -264,31 +239,10 @@ def _remind_window(rows: Iterable[Dispute], hours: int, now: datetime) -> None:
     )
 
 
-WINDOW_REMINDER = deadlines.Reminder(
-    queryset=lambda: Dispute.objects.filter(status=DStatus.ARBITRATION_WINDOW).select_related(
-        "refund_request__contract"
-    ),
-    due_field="response_due_at",
-    fields=disputes.REMINDER_FIELDS,
-    send=_remind_window,
-)
-
-deadlines.register_reminder("arbitration.window_reminders", WINDOW_REMINDER)
-
-
 # --- The case: evidence requests and the award -----------------------------------------------
 
 
-def _lock_open_case(dispute: Dispute) -> ArbitrationCase:
-    if dispute.status != DStatus.IN_ARBITRATION:
-        raise CaseNotOpen()
-    case = ArbitrationCase.objects.select_for_update().get(dispute=dispute)
-    if case.status != ArbitrationCase.Status.OPEN:
-        raise CaseNotOpen("The case is closed: its award is final.")
-    return case
-
-
-@transaction.atomic
+@service
 def evidence_request_create(
     *,
     dispute: Dispute,
@@ -299,9 +253,9 @@ def evidence_request_create(
     now: datetime,
 ) -> EvidenceRequest:
     """Ask one party for more evidence by ``due_at``; the party uploads it to the dispute."""
-    _ensure_arbitrator(arbitrator)
     dispute = disputes.lock_dispute(dispute_id=dispute.pk)
-    case = _lock_open_case(dispute)
+    Dispute.lifecycle.check("request_evidence", dispute, user=arbitrator, now=now)
+    case = ArbitrationCase.objects.select_for_update(of=("self",)).get(dispute=dispute)
     errors = {}
     if party not in Party.values:
         errors["party"] = ["Choose freelancer or client."]
@@ -320,22 +274,22 @@ def evidence_request_create(
         message=text,
         requested_by=arbitrator,
         requested_at=now,
-        due_at=due_at,
-        **deadlines.reminders_already_covered(
-            due_at=due_at, now=now, fields=disputes.REMINDER_FIELDS
-        ),
-    )
-    disputes.timeline_event_add(
-        dispute=dispute,
-        kind=Kind.EVIDENCE_REQUESTED,
-        actor=arbitrator,
-        now=now,
-        note=f"The arbitrator asks the {party} for more evidence: {text}",
-        deadline=("evidence_request", party, due_at),
+        **deadlines.kind("evidence_request", EvidenceRequest).arm(due_at=due_at, now=now),
     )
     contract = dispute.refund_request.contract
-    notifications_send(
-        messages=[
+    perform(
+        Dispute.lifecycle,
+        "request_evidence",
+        dispute,
+        user=arbitrator,
+        now=now,
+        checked=True,
+        event=Event(
+            Kind.EVIDENCE_REQUESTED,
+            note=f"The arbitrator asks the {party} for more evidence: {text}",
+            deadline=("evidence_request", party, due_at),
+        ),
+        notify=[
             Message(
                 user_id=getattr(contract, f"{party}_id"),
                 kind="evidence_requested",
@@ -344,78 +298,66 @@ def evidence_request_create(
                 url=dispute.get_absolute_url(),
             )
         ],
-        now=now,
     )
     return request
 
 
-def _may_answer_evidence_request(dispute: Dispute, actor: User, now: datetime) -> bool:
-    """A party may add evidence while an arbitrator's request to it is open."""
-    if dispute.status != DStatus.IN_ARBITRATION:
-        return False
-    party = party_of(dispute, actor)
-    return EvidenceRequest.objects.filter(
-        case__dispute=dispute, party=party, status=EvidenceRequest.Status.OPEN, due_at__gt=now
-    ).exists()
+def _allow_requested_evidence(dispute: Dispute, actor: User, now: datetime):
+    """In a case, a party may add evidence while an arbitrator's request to it is open."""
+    party = Dispute.lifecycle.parties_of(dispute).get(actor.pk)
+    if party is None:
+        raise NotAParty()
+    requests = list(
+        EvidenceRequest.objects.select_for_update(of=("self",))
+        .select_related("case__dispute__refund_request__contract")
+        .filter(case__dispute=dispute, party=party, status=EvidenceRequest.Status.OPEN)
+        .order_by("due_at", "pk")
+    )
+    if not requests:
+        raise FilingLocked(
+            "Evidence can be added only by the freelancer while drafting, by the client while "
+            "the dispute waits for their answer, or by a party the arbitrator asked."
+        )
+    # The request due first decides; a passed one is closed by its deadline before the refusal.
+    EvidenceRequest.lifecycle.check("answer", requests[0], user=actor, now=now)
+    return EvidenceRequest.lifecycle, "answer", requests[0]
 
 
-disputes.EVIDENCE_PERMITS.append(_may_answer_evidence_request)
+disputes.EVIDENCE_STAGES[DStatus.IN_ARBITRATION] = _allow_requested_evidence
 
 
-def _extend_evidence_request(dispute: Dispute, due_at: datetime, now: datetime):
+def _open_evidence_request(dispute: Dispute):
+    """The party deadline an extension moves in a case: the open evidence request due first."""
     request = (
-        EvidenceRequest.objects.select_for_update()
-        .filter(case__dispute=dispute, status=EvidenceRequest.Status.OPEN, due_at__gt=now)
+        EvidenceRequest.objects.select_for_update(of=("self",))
+        .filter(case__dispute=dispute, status=EvidenceRequest.Status.OPEN)
         .order_by("due_at", "pk")
         .first()
     )
     if request is None:
-        raise Conflict(
-            "No evidence request is open: there is no party deadline to extend.",
-            code="no_deadline",
-        )
-    if due_at <= request.due_at:
-        message = "The new deadline must be later than the current one."
-        raise InvalidInput(message, code="invalid_due_at", fields={"due_at": [message]})
-    old = request.due_at
-    request.due_at = due_at
-    for hours, field in disputes.REMINDER_FIELDS.items():
-        setattr(request, field, now if (due_at - now).total_seconds() <= hours * 3600 else None)
-    request.save(update_fields=["due_at", *disputes.REMINDER_FIELDS.values()])
-    return old, request.party
+        return None
+    return deadlines.kind("evidence_request", EvidenceRequest), request
 
 
-disputes.DEADLINE_EXTENDERS[DStatus.IN_ARBITRATION] = _extend_evidence_request
+Dispute.PARTY_DEADLINE_FINDERS[DStatus.IN_ARBITRATION] = _open_evidence_request
 
 
-@deadlines.register("arbitration.evidence_requests_close")
-def evidence_requests_close(*, now: datetime, batch_size: int) -> int:
-    """Close evidence requests whose due date passed: no more uploads for them."""
-    with transaction.atomic():
-        due = deadlines.claim(
-            EvidenceRequest.objects.filter(status=EvidenceRequest.Status.OPEN).select_related(
-                "case__dispute__refund_request__contract"
-            ),
-            due_field="due_at",
-            now=now,
-            batch_size=batch_size,
-        )
-        EvidenceRequest.objects.filter(pk__in=[r.pk for r in due]).update(
-            status=EvidenceRequest.Status.CLOSED, closed_at=now
-        )
-        for request in due:
-            disputes.timeline_event_add(
-                dispute=request.case.dispute,
-                kind=Kind.EVIDENCE_REQUEST_CLOSED,
-                actor=None,
-                now=now,
-                note=f"The request for evidence from the {request.party} is closed: its due "
-                "date passed.",
-            )
-    return len(due)
+def evidence_requests_close(rows: list[EvidenceRequest], *, now: datetime) -> None:
+    """The evidence request's deadline: no more uploads for it."""
+    perform(
+        EvidenceRequest.lifecycle,
+        "close",
+        rows,
+        now=now,
+        values={"closed_at": now},
+        event=lambda r: Event(
+            Kind.EVIDENCE_REQUEST_CLOSED,
+            note=f"The request for evidence from the {r.party} is closed: its due date passed.",
+        ),
+    )
 
 
-def _remind_evidence(rows: Iterable[EvidenceRequest], hours: int, now: datetime) -> None:
+def remind_evidence(rows: Iterable[EvidenceRequest], hours: int, now: datetime) -> None:
     messages = []
     for request in rows:
         dispute = request.case.dispute
@@ -432,19 +374,7 @@ def _remind_evidence(rows: Iterable[EvidenceRequest], hours: int, now: datetime)
     notifications_send(messages=messages, now=now)
 
 
-EVIDENCE_REMINDER = deadlines.Reminder(
-    queryset=lambda: EvidenceRequest.objects.filter(
-        status=EvidenceRequest.Status.OPEN
-    ).select_related("case__dispute__refund_request__contract"),
-    due_field="due_at",
-    fields=disputes.REMINDER_FIELDS,
-    send=_remind_evidence,
-)
-
-deadlines.register_reminder("arbitration.evidence_reminders", EVIDENCE_REMINDER)
-
-
-@transaction.atomic
+@service
 def award_issue(
     *,
     dispute: Dispute,
@@ -455,9 +385,14 @@ def award_issue(
     now: datetime,
 ) -> Award:
     """Issue the final award: an exact split of R with written reasons. The money moves now."""
-    _ensure_arbitrator(arbitrator)
     dispute = disputes.lock_dispute(dispute_id=dispute.pk)
-    case = _lock_open_case(dispute)
+    Dispute.lifecycle.check("award", dispute, user=arbitrator, now=now)
+    case = (
+        ArbitrationCase.objects.select_for_update(of=("self",))
+        .select_related("dispute__refund_request__contract")
+        .get(dispute=dispute)
+    )
+    ArbitrationCase.lifecycle.check("award", case, user=arbitrator, now=now)
     request = dispute.refund_request
     share_f, share_c = parse_split(
         to_freelancer=to_freelancer,
@@ -478,15 +413,31 @@ def award_issue(
         reasons=text,
         issued_at=now,
     )
-    case.status, case.awarded_at = ArbitrationCase.Status.AWARDED, now
-    case.save(update_fields=["status", "awarded_at"])
-    EvidenceRequest.objects.filter(case=case, status=EvidenceRequest.Status.OPEN).update(
-        status=EvidenceRequest.Status.CLOSED, closed_at=now
+    perform(
+        ArbitrationCase.lifecycle,
+        "award",
+        case,
+        user=arbitrator,
+        now=now,
+        checked=True,
+        values={"awarded_at": now},
+    )
+    perform(
+        EvidenceRequest.lifecycle,
+        "close_with_case",
+        list(
+            EvidenceRequest.objects.select_for_update(of=("self",))
+            .filter(case=case, status=EvidenceRequest.Status.OPEN)
+            .order_by("pk")
+        ),
+        now=now,
+        values={"closed_at": now},
     )
     if dispute.arbitrator_id is None:
         disputes.dispute_assign(dispute=dispute, staff=arbitrator, role="arbitrator", now=now)
     disputes.disputes_close(
         closings=[disputes.Closing(dispute=dispute, to_freelancer=share_f, to_client=share_c)],
+        action="award",
         outcome=Dispute.Outcome.AWARDED,
         event_kind=Kind.AWARD_ISSUED,
         actor=arbitrator,

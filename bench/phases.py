@@ -13,6 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from datetime import datetime
 
 from django.conf import settings
@@ -91,8 +92,10 @@ def _label(sql: str) -> str:
 
 def instrumented_sweep(*, now: datetime) -> list[str]:
     """Run ``enforce_deadlines(now=now)`` with timers; return the report's lines."""
+    import accounts.services
     import contracts.ledger
     import contracts.services
+    import core.bulk
     import core.deadlines
     import disputes.services.refund_requests
 
@@ -110,7 +113,9 @@ def instrumented_sweep(*, now: datetime) -> list[str]:
                 sql_seconds[_label(sql)] += time.perf_counter() - started
                 sql_calls[_label(sql)] += 1
 
-    sweeps = dict(core.deadlines._sweeps)
+    key, kind = next(
+        (key, kind) for key, kind in core.deadlines._kinds.items() if kind.sweep == SWEEP
+    )
     with ExitStack() as stack:
         stack.enter_context(connection.execute_wrapper(record))
         for owner, attribute, name in (
@@ -119,22 +124,23 @@ def instrumented_sweep(*, now: datetime) -> list[str]:
             (contracts.services, "milestones_settle", "  milestones_settle"),
             (contracts.ledger, "account_ids_get_or_create", "    account_ids_get_or_create"),
             (contracts.ledger, "post_many", "    ledger.post_many"),
-            (disputes.services.refund_requests, "_timeline_insert", "  timeline insert"),
-            (disputes.services.refund_requests, "notifications_send", "  notifications_send"),
+            (core.bulk, "insert", "  timeline insert"),
+            (accounts.services, "notifications_send", "  notifications_send"),
             (connection, "_commit", "COMMIT (deferred ledger triggers, WAL flush)"),
             (connection, "run_and_clear_commit_hooks", "on-commit hooks (Celery enqueue)"),
         ):
             stack.enter_context(
                 patched(owner, attribute, timers.wrap(name, getattr(owner, attribute)))
             )
-        core.deadlines._sweeps[SWEEP] = timers.scope("sweep batch (whole)", sweeps[SWEEP])
+        core.deadlines._kinds[key] = replace(
+            kind, apply=timers.scope("sweep batch (whole)", kind.apply)
+        )
         try:
             started = time.perf_counter()
             counts = core.deadlines.enforce_deadlines(now=now)
             total = time.perf_counter() - started
         finally:
-            core.deadlines._sweeps.clear()
-            core.deadlines._sweeps.update(sweeps)
+            core.deadlines._kinds[key] = kind
 
     batches = timers.calls["sweep batch (whole)"]
     handled = counts.get(SWEEP, 0)

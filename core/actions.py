@@ -38,6 +38,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Case, Value, When
 from django.utils.module_loading import import_string
 
 from .errors import Conflict, DeadlinePassed, DomainError, IllegalTransition, NotAllowed
@@ -158,6 +159,7 @@ class Action:
     # What a row in a state outside ``sources`` gets (default: IllegalTransition).
     refuse_state: Callable[[Any], DomainError] | None = None
     label: str = ""  # "answer this refund request": "The deadline to <label> passed on …"
+    late: str = ""  # or the whole refusal, with {when}: "The arbitration window closed {when}."
     outcome: str = ""  # the state word refusals name when ``target`` is None ("released")
 
     def __post_init__(self):
@@ -224,6 +226,18 @@ class Lifecycle:
         }
         if unknown:
             raise ValueError(f"{name}: unknown states {sorted(unknown)}")
+
+    def declare(self, *actions: Action) -> None:
+        """Add actions to the table: a higher app declares those of the stages it owns."""
+        for action in actions:
+            if action.name in self.actions:
+                raise ValueError(f"{self.name}: action {action.name} is declared already")
+            unknown = {s for s in (*action.sources, action.target) if s is not None} - set(
+                self.statuses.values
+            )
+            if unknown:
+                raise ValueError(f"{self.name}.{action.name}: unknown states {sorted(unknown)}")
+            self.actions[action.name] = action
 
     def contribute_to_class(self, model, name):
         """Bind to the model when declared as a class attribute (``lifecycle = Lifecycle(…)``)."""
@@ -348,7 +362,10 @@ def _check_before(action: Action, row, now: datetime) -> None:
     due = kind.due_at(deadline_row) if kind is not None else None
     if due is None or now < due:
         return
-    message = f"The deadline to {action.label or 'do this'} passed on {deadlines.when(due)}."
+    if action.late:
+        message = action.late.format(when=deadlines.when(due))
+    else:
+        message = f"The deadline to {action.label or 'do this'} passed on {deadlines.when(due)}."
     if kind.settle(deadline_row, now=now):
         raise DeadlineSettled(f"{message} {kind.settled_text}".strip())
     raise DeadlinePassed(message)
@@ -387,18 +404,19 @@ def perform(
     now: datetime,
     user=None,
     values: Mapping[str, Any] | Callable[[Any], Mapping[str, Any]] | None = None,
-    event: Event | Callable[[Any], Event | None] | None = None,
+    event: Event | Callable[[Any], Event | list[Event] | None] | None = None,
     notify: Iterable = (),
     checked: bool = False,
 ) -> None:
-    """Take action ``name`` on each locked row (one row, or a sweep's batch); see the module
-    docstring for what it checks and writes.
+    """Take action ``name`` on each locked row (one row, or a sweep's batch).
 
-    ``user`` is the person acting, or None for the system (a deadline, or the outcome of another
-    action: the person is then recorded by that action). ``values`` are further columns to write
-    with the status (one mapping for all rows, or a function of the row); ``event`` the timeline
-    entry of each row; ``notify`` the notifications (``accounts.services.Message``) the change
-    owes. ``checked`` skips the person's checks a service made already with ``check``.
+    See the module docstring for what it checks and writes. ``user`` is the person acting, or
+    None for the system (a deadline, or the outcome of another action: the person is then
+    recorded by that action). ``values`` are further columns to write with the status (one
+    mapping for all rows, or a function of the row); ``event`` the timeline entry of each row
+    (or a function of the row giving none, one or a list); ``notify`` the notifications
+    (``accounts.services.Message``) the change owes. ``checked`` skips the person's checks a
+    service made already with :meth:`Lifecycle.check`.
     """
     batch = list(rows) if isinstance(rows, list | tuple) else [rows]
     if not batch:
@@ -414,8 +432,10 @@ def perform(
             lifecycle._check_state(action, row)
     _write(lifecycle, action, batch, values)
     if event is not None:
-        entries = [(row, event(row) if callable(event) else event) for row in batch]
-        entries = [(row, entry) for row, entry in entries if entry is not None]
+        entries = []
+        for row in batch:
+            made = event(row) if callable(event) else event
+            entries += [(row, e) for e in (made if isinstance(made, list) else [made]) if e]
         if entries and lifecycle.timeline_path:
             import_string(lifecycle.timeline_path)(entries, actor=user, now=now)
     messages = list(notify)
@@ -426,37 +446,69 @@ def perform(
 
 
 def _write(lifecycle: Lifecycle, action: Action, batch: list, values) -> None:
-    """Write the target status (and ``values``) with one conditional UPDATE per set of values."""
-    model = lifecycle.model
+    """Write the target status and ``values`` with conditional UPDATEs, a few per batch.
+
+    Columns with the same value on every row are set plainly; columns that differ per row (a
+    split, a party's answer) are set with ``CASE id WHEN … THEN …``, as ``bulk_update`` does, in
+    chunks. Every UPDATE is conditional on the rows still being in a source state.
+    """
     field = lifecycle.status_field
-    groups: dict[tuple, list] = {}
+    rows = []
     for row in batch:
         row_values = dict(values(row) if callable(values) else (values or {}))
         if action.target is not None:
             row_values[field] = action.target
-        if not row_values:
-            continue
-        key = tuple(sorted((k, _hashable(v)) for k, v in row_values.items()))
-        groups.setdefault(key, []).append((row, row_values))
-    for members in groups.values():
-        row_values = members[0][1]
-        pks = [row.pk for row, _ in members]
+        rows.append((row, row_values))
+    columns = {name for _, row_values in rows for name in row_values}
+    if not columns:
+        return
+    model = lifecycle.model
+    constant = {}
+    varying = []
+    for name in columns:
+        seen = [row_values.get(name, _MISSING) for _, row_values in rows]
+        if _MISSING not in seen and all(_same(v, seen[0]) for v in seen):
+            constant[name] = seen[0]
+        else:
+            varying.append(name)
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        update = dict(constant)
+        for name in varying:
+            if any(name not in row_values for _, row_values in chunk):
+                raise ValueError(f"{lifecycle.name}.{action.name}: {name} is not set on every row")
+            model_field = _field(model, name)
+            update[name] = Case(
+                *[
+                    When(pk=row.pk, then=Value(row_values[name], output_field=model_field))
+                    for row, row_values in chunk
+                ],
+                output_field=model_field,
+            )
+        pks = [row.pk for row, _ in chunk]
         written = model._base_manager.filter(
-            pk__any=pks, **{f"{field}__in": list(action.sources)}
-        ).update(**row_values)
+            pk__any=pks, **{f"{field}__in": sorted(action.sources)}
+        ).update(**update)
         if written != len(pks):
             raise StaleRow()
-        for row, _ in members:
-            for key, value in row_values.items():
-                setattr(row, key, value)
+    for row, row_values in rows:
+        for name, value in row_values.items():
+            setattr(row, name, value)
 
 
-def _hashable(value):
+_MISSING = object()
+_CHUNK = 500
+
+
+def _same(a, b) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _field(model, name: str):
     try:
-        hash(value)
-    except TypeError:
-        return repr(value)
-    return value
+        return model._meta.get_field(name)
+    except Exception:
+        return next(f for f in model._meta.concrete_fields if f.attname == name)
 
 
 # --- Transactions -------------------------------------------------------------------------------

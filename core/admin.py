@@ -113,8 +113,6 @@ class StuckDeadlineAdmin(ReadOnlyAdmin):
         if applied:
             self.message_user(request, f"Applied {applied} deadline(s).", messages.SUCCESS)
         if failed:
-            self.message_user(
-                request, f"{failed} failed again; see the new error.", messages.ERROR
-            )
+            self.message_user(request, f"{failed} failed again; see the new error.", messages.ERROR)
         if not applied and not failed:
             self.message_user(request, "Nothing was due any more.", messages.INFO)

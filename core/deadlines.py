@@ -213,11 +213,12 @@ def declared() -> list[DeadlineKind]:
 def kind(name: str, row_or_model) -> DeadlineKind:
     """The kind ``name`` declared for the model of ``row_or_model``."""
     model = row_or_model if isinstance(row_or_model, type) else type(row_or_model)
-    return _kinds[(model._meta.label_lower, name)]
+    return _kinds[(model._meta.concrete_model._meta.label_lower, name)]
 
 
 def kinds_for(model: type[Model]) -> list[DeadlineKind]:
-    label = model._meta.label_lower
+    """The kinds declared for ``model`` (or the model a proxy stands for), in declared order."""
+    label = model._meta.concrete_model._meta.label_lower
     return [k for k in declared() if k.model.lower() == label]
 
 
@@ -320,6 +321,12 @@ def _remind_queryset(declared_kind: DeadlineKind) -> QuerySet:
     )
     load = declared_kind.remind_load or declared_kind.load
     return load(rows) if load else rows
+
+
+def sweep(name: str, *, now: datetime, batch_size: int | None = None) -> int:
+    """Run the one sweep called ``name`` until nothing it handles is due; return its count."""
+    batch_size = batch_size or settings.DEADLINE_SWEEP_BATCH_SIZE
+    return _exhaust(registered()[name], name, now=now, batch_size=batch_size)
 
 
 def enforce_deadlines(*, now: datetime, batch_size: int | None = None) -> dict[str, int]:

@@ -9,7 +9,7 @@ class DisputesConfig(AppConfig):
         from contracts import selectors as contract_selectors
         from contracts import views as contract_views
 
-        from . import services  # noqa: F401  (registers the deadline sweeps)
+        from . import deadlines  # noqa: F401  (declares the deadlines)
         from .models import SupportCase
         from .views import milestone_next_step
 

@@ -10,27 +10,62 @@ there). Every state change appends a ``TimelineEvent`` in the same transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
 from contracts.models import AMOUNT, private_storage
+from core import deadlines
+from core.actions import PARTIES, Action, Actor, Lifecycle, NotAParty
+from core.deadlines import Deadline
+from core.errors import Conflict, IllegalTransition, NotAllowed
+
+__all__ = ["Deadline", "Dispute", "Evidence", "RefundRequest", "SupportCase", "TimelineEvent"]
 
 
-@dataclass(frozen=True)
-class Deadline:
-    """The deadline that applies to a case now: what, when, and whose move it is."""
+class DisputeAlreadyStarted(Conflict):
+    code = "dispute_exists"
+    default_message = "A dispute has already been started for this refund request."
 
-    kind: str
-    due_at: datetime
-    party: str  # "freelancer" | "client" | "agent" | "arbitrator"
-    starts_at: datetime
-    label: str
-    enforced: bool = True  # False for service levels, which move no money
+
+class FilingLocked(Conflict):
+    code = "filing_locked"
+    default_message = "A submitted dispute cannot be edited."
+
+
+def _no_dispute_yet(request, **_) -> Conflict | None:
+    return (
+        DisputeAlreadyStarted() if Dispute.objects.filter(refund_request=request).exists() else None
+    )
+
+
+def _filing_locked(dispute) -> Conflict:
+    if dispute.status == Dispute.Status.LAPSED:
+        return FilingLocked(
+            "This draft was not submitted before the refund request's deadline; it can no "
+            "longer be changed or submitted.",
+            code="draft_lapsed",
+        )
+    return FilingLocked()
+
+
+_EVIDENCE_RULE = (
+    "Evidence can be added only by the freelancer while drafting, by the client while the "
+    "dispute waits for their answer, or by a party the arbitrator asked."
+)
+
+
+def _party_deadline(dispute):
+    """The party deadline running on ``dispute`` now, and the row holding it (for extensions)."""
+    if dispute.status == Dispute.Status.DRAFT:
+        request = dispute.refund_request
+        return deadlines.kind("refund_request_response", request), request
+    for kind in deadlines.kinds_for(Dispute):
+        if kind.applies_to(dispute) and kind.enforced and kind.extendable:
+            return kind, dispute
+    finder = Dispute.PARTY_DEADLINE_FINDERS.get(dispute.status)
+    return finder(dispute) if finder else None
 
 
 class RefundRequest(models.Model):
@@ -40,12 +75,50 @@ class RefundRequest(models.Model):
         EXPIRED = "EXPIRED", "Refunded: the freelancer did not answer in time"
         DISPUTED = "DISPUTED", "Disputed by the freelancer"
 
-    TRANSITIONS = {
-        Status.OPEN: frozenset({Status.ACCEPTED, Status.EXPIRED, Status.DISPUTED}),
-        Status.ACCEPTED: frozenset(),
-        Status.EXPIRED: frozenset(),
-        Status.DISPUTED: frozenset(),
-    }
+    # The freelancer answers before the deadline: accepts (refunded), or starts a draft dispute
+    # and submits it (DISPUTED). Silence: the deadline refunds the client (EXPIRED).
+    lifecycle = Lifecycle(
+        name="refund request",
+        statuses=Status,
+        contract="contract",
+        initial=[Status.OPEN],
+        timeline="disputes.services.timeline.write",
+        actions=[
+            Action(
+                "accept",
+                sources=[Status.OPEN],
+                target=Status.ACCEPTED,
+                actors=[Actor.FREELANCER],
+                before="refund_request_response",
+                label="answer this refund request",
+            ),
+            Action(
+                "start_dispute",
+                sources=[Status.OPEN],
+                target=None,
+                outcome=Status.DISPUTED,
+                actors=[Actor.FREELANCER],
+                before="refund_request_response",
+                guard=_no_dispute_yet,
+                label="dispute this refund request",
+            ),
+            Action(
+                "dispute",
+                sources=[Status.OPEN],
+                target=Status.DISPUTED,
+                actors=[Actor.FREELANCER],
+                before="refund_request_response",
+                label="submit this dispute",
+            ),
+            Action(
+                "expire",
+                sources=[Status.OPEN],
+                target=Status.EXPIRED,
+                actors=[Actor.SYSTEM],
+                after="refund_request_response",
+            ),
+        ],
+    )
 
     milestone = models.OneToOneField(
         "contracts.Milestone", on_delete=models.PROTECT, related_name="refund_request"
@@ -85,16 +158,8 @@ class RefundRequest(models.Model):
         return reverse("disputes:refund-request", kwargs={"pk": self.pk})
 
     def current_deadline(self) -> Deadline | None:
-        """The deadline that applies now, or None."""
-        if self.status == self.Status.OPEN:
-            return Deadline(
-                kind="refund_request_response",
-                due_at=self.response_due_at,
-                party="freelancer",
-                starts_at=self.created_at,
-                label="The freelancer's time to accept the refund or file a dispute",
-            )
-        return None
+        """The deadline that applies now, or None (see ``core.deadlines``)."""
+        return deadlines.current(self)
 
 
 class Dispute(models.Model):
@@ -108,17 +173,6 @@ class Dispute(models.Model):
         CLOSED = "CLOSED", "Closed"
         LAPSED = "LAPSED", "Not submitted in time"
 
-    TRANSITIONS = {
-        Status.DRAFT: frozenset({Status.AWAITING_CLIENT, Status.LAPSED}),
-        Status.AWAITING_CLIENT: frozenset({Status.IN_MEDIATION, Status.CLOSED}),
-        # Closing straight from mediation: a binding small-claims decision.
-        Status.IN_MEDIATION: frozenset({Status.RESOLUTION_PROPOSED, Status.CLOSED}),
-        Status.RESOLUTION_PROPOSED: frozenset({Status.ARBITRATION_WINDOW, Status.CLOSED}),
-        Status.ARBITRATION_WINDOW: frozenset({Status.IN_ARBITRATION, Status.CLOSED}),
-        Status.IN_ARBITRATION: frozenset({Status.CLOSED}),
-        Status.CLOSED: frozenset(),
-        Status.LAPSED: frozenset(),
-    }
     OPEN = frozenset(
         {
             Status.DRAFT,
@@ -132,6 +186,115 @@ class Dispute(models.Model):
     # The stages in which ``response_due_at`` is a deadline both parties or the client face.
     PARTY_DEADLINE_STAGES = frozenset(
         {Status.AWAITING_CLIENT, Status.RESOLUTION_PROPOSED, Status.ARBITRATION_WINDOW}
+    )
+    # A later stage whose party deadline lives on its own rows (an arbitrator's evidence request)
+    # registers ``finder(dispute) -> (DeadlineKind, row) | None`` for the extension.
+    PARTY_DEADLINE_FINDERS: dict = {}
+
+    # The filing and the client's answer. The mediation and arbitration apps declare the actions
+    # of their stages on this same table (``Dispute.lifecycle.declare``), beside their models.
+    lifecycle = Lifecycle(
+        name="dispute",
+        statuses=Status,
+        contract="refund_request.contract",
+        initial=[Status.DRAFT],
+        timeline="disputes.services.timeline.write",
+        # Whoever mediated a dispute never arbitrates it.
+        conflicts=lambda d, user, actor: actor == Actor.ARBITRATOR and d.agent_id == user.pk,
+        actions=[
+            Action(
+                "update",
+                sources=[Status.DRAFT],
+                target=None,
+                actors=[Actor.FREELANCER],
+                before="refund_request_response",
+                before_via="refund_request",
+                refuse_state=_filing_locked,
+                label="submit this dispute",
+            ),
+            Action(
+                "submit",
+                sources=[Status.DRAFT],
+                target=Status.AWAITING_CLIENT,
+                actors=[Actor.FREELANCER],
+                before="refund_request_response",
+                before_via="refund_request",
+                refuse_state=_filing_locked,
+                label="submit this dispute",
+            ),
+            Action("lapse", sources=[Status.DRAFT], target=Status.LAPSED, actors=[Actor.SYSTEM]),
+            Action(
+                "add_evidence",
+                sources=[Status.AWAITING_CLIENT],
+                target=None,
+                actors=PARTIES,
+                before="client_response",
+                guard=lambda d, actor, **_: (
+                    None if actor == Actor.CLIENT else FilingLocked(_EVIDENCE_RULE)
+                ),
+                refuse_state=lambda d: FilingLocked(_EVIDENCE_RULE),
+                refuse_actor=NotAParty,
+                label="add evidence",
+            ),
+            Action(
+                "accept",
+                sources=[Status.AWAITING_CLIENT],
+                target=Status.CLOSED,
+                actors=[Actor.CLIENT],
+                before="client_response",
+                refuse_state=lambda d: IllegalTransition(
+                    model="dispute",
+                    current=d.status,
+                    target=Dispute.Status.CLOSED,
+                    message=f"This dispute is {d.get_status_display().lower()}: only a dispute "
+                    "waiting for the client's answer can be accepted.",
+                ),
+                label="answer this dispute",
+            ),
+            Action(
+                "decline",
+                sources=[Status.AWAITING_CLIENT],
+                target=Status.IN_MEDIATION,
+                actors=[Actor.CLIENT],
+                before="client_response",
+                label="answer this dispute",
+            ),
+            Action(
+                "client_silent",
+                sources=[Status.AWAITING_CLIENT],
+                target=Status.CLOSED,
+                actors=[Actor.SYSTEM],
+                after="client_response",
+            ),
+            Action(
+                "note",
+                sources=Status.values,
+                target=None,
+                actors=[Actor.AGENT, Actor.ARBITRATOR],
+                refuse_actor=lambda: NotAllowed(
+                    "Only mediation agents and arbitrators write internal notes."
+                ),
+            ),
+            Action(
+                "extend",
+                sources=[
+                    Status.DRAFT,
+                    Status.AWAITING_CLIENT,
+                    Status.RESOLUTION_PROPOSED,
+                    Status.ARBITRATION_WINDOW,
+                    Status.IN_ARBITRATION,
+                ],
+                target=None,
+                actors=[Actor.AGENT],
+                before=_party_deadline,
+                refuse_state=lambda d: Conflict(
+                    f"This dispute is {d.get_status_display().lower()}: no party deadline runs.",
+                    code="no_deadline",
+                ),
+                refuse_actor=lambda: NotAllowed("Only mediation agents can take this action."),
+                label="extend it",
+            ),
+        ],
     )
 
     class Reason(models.TextChoices):
@@ -249,49 +412,7 @@ class Dispute(models.Model):
 
     def current_deadline(self) -> Deadline | None:
         """The deadline that applies now, or None (load ``refund_request`` with the dispute)."""
-        if self.status == self.Status.DRAFT:
-            request = self.refund_request
-            return Deadline(
-                kind="refund_request_response",
-                due_at=request.response_due_at,
-                party="freelancer",
-                starts_at=request.created_at,
-                label="Submit the dispute before the refund request's deadline",
-            )
-        if self.status == self.Status.AWAITING_CLIENT:
-            return Deadline(
-                kind="client_response",
-                due_at=self.response_due_at,
-                party="client",
-                starts_at=self.submitted_at,
-                label="The client's time to accept or decline the dispute",
-            )
-        if self.status == self.Status.IN_MEDIATION:
-            return Deadline(
-                kind="mediation_service_level",
-                due_at=self.declined_at + settings.MEDIATION_SERVICE_LEVEL,
-                party="agent",
-                starts_at=self.declined_at,
-                label="A mediation agent proposes a resolution (service level)",
-                enforced=False,
-            )
-        if self.status == self.Status.RESOLUTION_PROPOSED:
-            return Deadline(
-                kind="resolution_response",
-                due_at=self.response_due_at,
-                party="parties",
-                starts_at=self.stage_started_at,
-                label="Both parties' time to accept or reject the proposed resolution",
-            )
-        if self.status == self.Status.ARBITRATION_WINDOW:
-            return Deadline(
-                kind="arbitration_window",
-                due_at=self.response_due_at,
-                party="parties",
-                starts_at=self.stage_started_at,
-                label="Each party's time to agree to arbitration and pay its fee",
-            )
-        return None
+        return deadlines.current(self)
 
 
 class Evidence(models.Model):
@@ -428,6 +549,22 @@ class SupportCase(models.Model):
     staff_note = models.TextField(blank=True)
     created_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
+
+    lifecycle = Lifecycle(
+        name="support case",
+        statuses=Status,
+        contract="milestone.contract",
+        initial=[Status.OPEN],
+        actions=[
+            Action(
+                "close",
+                sources=[Status.OPEN],
+                target=Status.CLOSED,
+                actors=[Actor.SUPPORT],
+                refuse_state=lambda case: Conflict("This support case is already closed."),
+            ),
+        ],
+    )
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"], name="support_status_idx")]

@@ -6,8 +6,9 @@ class MediationConfig(AppConfig):
     verbose_name = "Mediation"
 
     def ready(self):
-        # services registers the deadline sweeps; serializers fill the dispute's `resolution`.
-        from . import serializers, services  # noqa: F401
+        # deadlines declares the mediation deadlines; serializers fill the dispute's
+        # `resolution`.
+        from . import deadlines, serializers  # noqa: F401
 
         self._register_party_pages()
 

@@ -16,7 +16,97 @@ from django.db import models
 from django.db.models import Q
 
 from contracts.models import AMOUNT
+from core.actions import PARTIES, Action, Actor, Lifecycle
+from core.errors import Conflict, NotAllowed
 from disputes.models import Dispute
+
+DStatus = Dispute.Status
+
+
+class AlreadyAnswered(Conflict):
+    code = "already_answered"
+    default_message = "You have already answered this resolution."
+
+
+class NotSmallClaim(Conflict):
+    code = "not_a_small_claim"
+    default_message = "This dispute is above the small-claims limit: propose a resolution instead."
+
+
+def _unanswered(resolution, *, actor, **_) -> Conflict | None:
+    return AlreadyAnswered() if resolution.answer_of(actor) else None
+
+
+def _other_accepted(resolution, actor) -> bool:
+    other = Actor.CLIENT if actor == Actor.FREELANCER else Actor.FREELANCER
+    return resolution.answer_of(other) == Resolution.Answer.ACCEPTED
+
+
+def _small_claim(dispute, **_) -> Conflict | None:
+    from .services import is_small_claim
+
+    return None if is_small_claim(dispute.refund_request.amount) else NotSmallClaim()
+
+
+def _not_proposed(dispute) -> Conflict:
+    return Conflict(
+        f"This dispute is {dispute.get_status_display().lower()}: there is no proposed "
+        "resolution to answer.",
+        code="illegal_transition",
+    )
+
+
+# The mediation stage's actions on the dispute itself: an agent takes the case and proposes (or,
+# for a small claim, decides); the parties answer before the resolution's deadline; the outcome
+# closes the dispute or issues the Notice of Non-Resolution.
+Dispute.lifecycle.declare(
+    Action(
+        "assign_agent",
+        sources=[DStatus.IN_MEDIATION, DStatus.RESOLUTION_PROPOSED],
+        target=None,
+        actors=[Actor.AGENT],
+        refuse_state=lambda d: Conflict(
+            f"This dispute is {d.get_status_display().lower()}: no agent needed."
+        ),
+        refuse_actor=lambda: NotAllowed("Only mediation agents can take this action."),
+    ),
+    Action(
+        "propose",
+        sources=[DStatus.IN_MEDIATION],
+        target=DStatus.RESOLUTION_PROPOSED,
+        actors=[Actor.AGENT],
+    ),
+    Action(
+        "decide_small_claim",
+        sources=[DStatus.IN_MEDIATION],
+        target=DStatus.CLOSED,
+        outcome=DStatus.CLOSED,
+        actors=[Actor.AGENT],
+        guard=_small_claim,
+    ),
+    Action(
+        "answer_resolution",
+        sources=[DStatus.RESOLUTION_PROPOSED],
+        target=None,
+        actors=PARTIES,
+        before="resolution_response",
+        refuse_state=_not_proposed,
+        refuse_actor=lambda: NotAllowed("Only the parties answer a proposed resolution."),
+        late="The time to answer this resolution ended {when}.",
+    ),
+    Action(
+        "settle_resolution",
+        sources=[DStatus.RESOLUTION_PROPOSED],
+        target=DStatus.CLOSED,
+        actors=[Actor.SYSTEM],
+    ),
+    Action(
+        "issue_notice",
+        sources=[DStatus.RESOLUTION_PROPOSED],
+        target=DStatus.ARBITRATION_WINDOW,
+        actors=[Actor.SYSTEM],
+    ),
+)
 
 
 class Resolution(models.Model):
@@ -27,17 +117,64 @@ class Resolution(models.Model):
         EXPIRED = "EXPIRED", "Not answered in time"
         BINDING = "BINDING", "Binding small-claims decision"
 
-    TRANSITIONS = {
-        Status.PROPOSED: frozenset({Status.ACCEPTED, Status.REJECTED, Status.EXPIRED}),
-        Status.ACCEPTED: frozenset(),
-        Status.REJECTED: frozenset(),
-        Status.EXPIRED: frozenset(),
-        Status.BINDING: frozenset(),
-    }
-
     class Answer(models.TextChoices):
         ACCEPTED = "ACCEPTED", "Accepted"
         REJECTED = "REJECTED", "Rejected"
+
+    # Proposed (or, for a small claim, binding at once); each party answers once; the second
+    # acceptance accepts it, a rejection rejects it, and the deadline expires it.
+    lifecycle = Lifecycle(
+        name="resolution",
+        statuses=Status,
+        contract="dispute.refund_request.contract",
+        initial=[Status.PROPOSED, Status.BINDING],
+        timeline="mediation.timeline.write",
+        actions=[
+            Action(
+                "accept",
+                sources=[Status.PROPOSED],
+                target=None,
+                outcome=Status.ACCEPTED,
+                actors=PARTIES,
+                guard=lambda r, actor, **kw: (
+                    _unanswered(r, actor=actor)
+                    or (
+                        Conflict("The other party accepted already.")
+                        if _other_accepted(r, actor)
+                        else None
+                    )
+                ),
+            ),
+            Action(
+                "accept_last",
+                sources=[Status.PROPOSED],
+                target=Status.ACCEPTED,
+                actors=PARTIES,
+                guard=lambda r, actor, **kw: (
+                    _unanswered(r, actor=actor)
+                    or (
+                        None
+                        if _other_accepted(r, actor)
+                        else Conflict("Waiting for the other party.")
+                    )
+                ),
+            ),
+            Action(
+                "reject",
+                sources=[Status.PROPOSED],
+                target=Status.REJECTED,
+                actors=PARTIES,
+                guard=_unanswered,
+            ),
+            Action(
+                "expire",
+                sources=[Status.PROPOSED],
+                target=Status.EXPIRED,
+                actors=[Actor.SYSTEM],
+                after="resolution_response",
+            ),
+        ],
+    )
 
     dispute = models.ForeignKey(
         "disputes.Dispute", on_delete=models.PROTECT, related_name="resolutions"

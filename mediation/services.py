@@ -7,35 +7,26 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
 
-from accounts.models import Role, User
-from accounts.selectors import user_has_role
-from accounts.services import Message, notifications_send, user_ensure_can_act
+from accounts.models import User
+from accounts.services import Message
 from core import deadlines
-from core.errors import Conflict, DeadlinePassed, InvalidInput, NotAllowed
+from core.actions import Event, NotAnAgent, perform, service
+from core.errors import InvalidInput
 from core.money import money, parse_amount
-from core.transitions import ensure_transition
 from disputes import services as disputes
 from disputes.models import Dispute, TimelineEvent
 
-from .models import Resolution
+from .models import AlreadyAnswered, Resolution
 
 DStatus = Dispute.Status
 Kind = TimelineEvent.Kind
 
-
-class NotAnAgent(NotAllowed):
-    code = "not_an_agent"
-    default_message = "Only mediation agents can propose a resolution."
-
-
-class AlreadyAnswered(Conflict):
-    code = "already_answered"
-    default_message = "You have already answered this resolution."
+__all__ = ["AlreadyAnswered", "NotAnAgent"]
 
 
 def party_of(dispute: Dispute, user: User) -> str | None:
+    """ "freelancer", "client" or None: who ``user`` is on the dispute's contract."""
     contract = dispute.refund_request.contract
     if user.pk == contract.freelancer_id:
         return "freelancer"
@@ -72,7 +63,7 @@ def is_small_claim(amount: Decimal) -> bool:
     return settings.SMALL_CLAIMS_ENABLED and amount < Decimal(settings.SMALL_CLAIMS_LIMIT)
 
 
-@transaction.atomic
+@service
 def resolution_propose(
     *,
     dispute: Dispute,
@@ -87,17 +78,11 @@ def resolution_propose(
     Both parties then have RESOLUTION_RESPONSE_PERIOD to accept or reject it. A small claim
     (when enabled) is decided at once: the split is binding and the money moves now.
     """
-    user_ensure_can_act(user=agent)
-    if not user_has_role(user=agent, role=Role.MEDIATION_AGENT):
-        raise NotAnAgent()
     dispute = disputes.lock_dispute(dispute_id=dispute.pk)
-    ensure_transition(
-        Dispute.TRANSITIONS,
-        model="dispute",
-        current=dispute.status,
-        target=DStatus.RESOLUTION_PROPOSED,
-    )
     request = dispute.refund_request
+    small_claim = is_small_claim(request.amount)
+    action = "decide_small_claim" if small_claim else "propose"
+    Dispute.lifecycle.check(action, dispute, user=agent, now=now)
     share_f, share_c = parse_split(
         to_freelancer=to_freelancer,
         to_client=to_client,
@@ -115,20 +100,21 @@ def resolution_propose(
         f"{money(share_f, request.currency)} to the freelancer, "
         f"{money(share_c, request.currency)} to the client"
     )
-    if is_small_claim(request.amount):
-        resolution = Resolution.objects.create(
-            dispute=dispute,
-            proposed_by=agent,
-            currency=request.currency,
-            to_freelancer=share_f,
-            to_client=share_c,
-            rationale=text,
-            status=Resolution.Status.BINDING,
-            proposed_at=now,
-            closed_at=now,
-        )
+    resolution = Resolution.objects.create(
+        dispute=dispute,
+        proposed_by=agent,
+        currency=request.currency,
+        to_freelancer=share_f,
+        to_client=share_c,
+        rationale=text,
+        status=Resolution.Status.BINDING if small_claim else Resolution.Status.PROPOSED,
+        proposed_at=now,
+        closed_at=now if small_claim else None,
+    )
+    if small_claim:
         disputes.disputes_close(
             closings=[disputes.Closing(dispute=dispute, to_freelancer=share_f, to_client=share_c)],
+            action="decide_small_claim",
             outcome=Dispute.Outcome.SMALL_CLAIM,
             event_kind=Kind.SMALL_CLAIM_DECIDED,
             actor=agent,
@@ -138,27 +124,16 @@ def resolution_propose(
         return resolution
 
     due_at = now + settings.RESOLUTION_RESPONSE_PERIOD
-    resolution = Resolution.objects.create(
-        dispute=dispute,
-        proposed_by=agent,
-        currency=request.currency,
-        to_freelancer=share_f,
-        to_client=share_c,
-        rationale=text,
-        status=Resolution.Status.PROPOSED,
-        proposed_at=now,
-    )
     disputes.dispute_advance(
         dispute=dispute,
-        target=DStatus.RESOLUTION_PROPOSED,
+        action="propose",
         kind=Kind.RESOLUTION_PROPOSED,
         actor=agent,
         now=now,
+        deadline="resolution_response",
         due_at=due_at,
         note=text,
         amounts={"to_freelancer": share_f, "to_client": share_c},
-        deadline_kind="resolution_response",
-        deadline_party="parties",
         notify_title="A resolution is proposed",
         notify_body=(
             f"A mediation agent proposes {split}. Accept or reject it by "
@@ -169,18 +144,21 @@ def resolution_propose(
     return resolution
 
 
-def _issue_notices(
-    *, pairs: Iterable[tuple[Dispute, Resolution]], at: datetime, why: str, actor, now
-) -> None:
-    """Notice of Non-Resolution: the money stays in escrow and the arbitration window opens."""
-    for dispute, _resolution in pairs:
+def _issue_notices(*, disputes_: Iterable[Dispute], at: datetime, why: str, now) -> None:
+    """Notice of Non-Resolution: the money stays in escrow and the arbitration window opens.
+
+    The system's action, following a party's rejection or the resolution's deadline; the
+    window runs from ``at``.
+    """
+    for dispute in disputes_:
         due_at = at + settings.ARBITRATION_WINDOW_PERIOD
         disputes.dispute_advance(
             dispute=dispute,
-            target=DStatus.ARBITRATION_WINDOW,
+            action="issue_notice",
             kind=Kind.NON_RESOLUTION,
-            actor=actor,
+            actor=None,
             now=now,
+            deadline="arbitration_window",
             due_at=due_at,
             started_at=at,
             note=(
@@ -188,8 +166,6 @@ def _issue_notices(
                 f"{deadlines.when(due_at)} each party may agree to binding arbitration and pay "
                 "its share of the fee."
             ),
-            deadline_kind="arbitration_window",
-            deadline_party="parties",
             notify_title="Notice of Non-Resolution",
             notify_body=(
                 f"{why} The money stays in escrow. Until {deadlines.when(due_at)} each of you "
@@ -200,63 +176,71 @@ def _issue_notices(
         )
 
 
-@transaction.atomic
+@service
 def resolution_answer(*, dispute: Dispute, actor: User, accept: bool, now: datetime) -> Resolution:
     """A party accepts or rejects the proposed resolution before its deadline."""
     dispute = disputes.lock_dispute(dispute_id=dispute.pk)
-    party = party_of(dispute, actor)
-    user_ensure_can_act(user=actor)
-    if party is None:
-        raise NotAllowed("Only the parties answer a proposed resolution.")
-    if dispute.status != DStatus.RESOLUTION_PROPOSED:
-        raise Conflict(
-            f"This dispute is {dispute.get_status_display().lower()}: there is no proposed "
-            "resolution to answer.",
-            code="illegal_transition",
-        )
-    if now >= dispute.response_due_at:
-        raise DeadlinePassed(
-            f"The time to answer this resolution ended {deadlines.when(dispute.response_due_at)}."
-        )
-    resolution = Resolution.objects.select_for_update().get(
-        dispute=dispute, status=Resolution.Status.PROPOSED
+    party = Dispute.lifecycle.check("answer_resolution", dispute, user=actor, now=now)
+    resolution = (
+        Resolution.objects.select_for_update(of=("self",))
+        .select_related("dispute__refund_request__contract")
+        .get(dispute=dispute, status=Resolution.Status.PROPOSED)
     )
-    if resolution.answer_of(party):
-        raise AlreadyAnswered()
-    answer = Resolution.Answer.ACCEPTED if accept else Resolution.Answer.REJECTED
-    setattr(resolution, f"{party}_answer", answer)
-    setattr(resolution, f"{party}_answered_at", now)
     other = "client" if party == "freelancer" else "freelancer"
-
     if not accept:
-        resolution.status, resolution.closed_at = Resolution.Status.REJECTED, now
-        resolution.save()
-        disputes.timeline_event_add(
-            dispute=dispute,
-            kind=Kind.RESOLUTION_REJECTED,
-            actor=actor,
-            now=now,
-            note=f"The {party} rejected the proposed resolution.",
-        )
+        action = "reject"
+    elif resolution.answer_of(other) == Resolution.Answer.ACCEPTED:
+        action = "accept_last"
+    else:
+        action = "accept"
+    Resolution.lifecycle.check(action, resolution, user=actor, now=now)
+    answer = Resolution.Answer.ACCEPTED if accept else Resolution.Answer.REJECTED
+    values = {f"{party}_answer": answer, f"{party}_answered_at": now}
+    if action != "accept":
+        values["closed_at"] = now
+    notes = {
+        "reject": f"The {party} rejected the proposed resolution.",
+        "accept_last": f"The {party} accepted the proposed resolution.",
+        "accept": f"The {party} accepted the proposed resolution; the {other}'s answer is awaited.",
+    }
+    contract = dispute.refund_request.contract
+    perform(
+        Resolution.lifecycle,
+        action,
+        resolution,
+        user=actor,
+        now=now,
+        checked=True,
+        values=values,
+        event=Event(
+            Kind.RESOLUTION_REJECTED if action == "reject" else Kind.RESOLUTION_ACCEPTED,
+            note=notes[action],
+        ),
+        notify=(
+            [
+                Message(
+                    user_id=getattr(contract, f"{other}_id"),
+                    kind="resolution_answer",
+                    title=f"The {party} accepted the resolution on “{contract.title}”",
+                    body=(
+                        "Accept it too and the money moves as proposed; answer by "
+                        f"{deadlines.when(dispute.response_due_at)}."
+                    ),
+                    url=dispute.get_absolute_url(),
+                )
+            ]
+            if action == "accept"
+            else ()
+        ),
+    )
+    if action == "reject":
         _issue_notices(
-            pairs=[(dispute, resolution)],
+            disputes_=[dispute],
             at=now,
             why=f"The {party} rejected the proposed resolution.",
-            actor=None,
             now=now,
         )
-        return resolution
-
-    if resolution.answer_of(other) == Resolution.Answer.ACCEPTED:
-        resolution.status, resolution.closed_at = Resolution.Status.ACCEPTED, now
-        resolution.save()
-        disputes.timeline_event_add(
-            dispute=dispute,
-            kind=Kind.RESOLUTION_ACCEPTED,
-            actor=actor,
-            now=now,
-            note=f"The {party} accepted the proposed resolution.",
-        )
+    elif action == "accept_last":
         disputes.disputes_close(
             closings=[
                 disputes.Closing(
@@ -265,82 +249,47 @@ def resolution_answer(*, dispute: Dispute, actor: User, accept: bool, now: datet
                     to_client=resolution.to_client,
                 )
             ],
+            action="settle_resolution",
             outcome=Dispute.Outcome.RESOLUTION_ACCEPTED,
             event_kind=Kind.RESOLUTION_SETTLED,
             actor=actor,
             why="Both parties accepted the proposed resolution.",
             now=now,
         )
-        return resolution
-
-    resolution.save()
-    disputes.timeline_event_add(
-        dispute=dispute,
-        kind=Kind.RESOLUTION_ACCEPTED,
-        actor=actor,
-        now=now,
-        note=f"The {party} accepted the proposed resolution; the {other}'s answer is awaited.",
-    )
-    contract = dispute.refund_request.contract
-    notifications_send(
-        messages=[
-            Message(
-                user_id=getattr(contract, f"{other}_id"),
-                kind="resolution_answer",
-                title=f"The {party} accepted the resolution on “{contract.title}”",
-                body=(
-                    "Accept it too and the money moves as proposed; answer by "
-                    f"{deadlines.when(dispute.response_due_at)}."
-                ),
-                url=dispute.get_absolute_url(),
-            )
-        ],
-        now=now,
-    )
     return resolution
 
 
-@deadlines.register("mediation.resolutions_expire")
-def resolutions_expire(*, now: datetime, batch_size: int) -> int:
-    """A resolution not accepted by both parties in time: a Notice of Non-Resolution.
+def resolutions_expire(rows: list[Dispute], *, now: datetime) -> None:
+    """The resolution's deadline: a Notice of Non-Resolution where not both parties accepted.
 
     The notice dates from the deadline itself, so a sweep that runs late opens the same
     arbitration window it would have opened on time.
     """
-    with transaction.atomic():
-        due = deadlines.claim(
-            Dispute.objects.filter(status=DStatus.RESOLUTION_PROPOSED).select_related(
-                "refund_request__contract"
-            ),
-            due_field="response_due_at",
+    resolutions = {
+        r.dispute_id: r
+        for r in Resolution.objects.select_for_update(of=("self",))
+        .filter(dispute__in=rows, status=Resolution.Status.PROPOSED)
+        .order_by("pk")
+    }
+    perform(
+        Resolution.lifecycle,
+        "expire",
+        [resolutions[d.pk] for d in rows],
+        now=now,
+        values={"closed_at": now},
+    )
+    for dispute in rows:
+        resolution = resolutions[dispute.pk]
+        silent = [p for p in ("freelancer", "client") if not resolution.answer_of(p)]
+        _issue_notices(
+            disputes_=[dispute],
+            at=dispute.response_due_at,
+            why=f"The {' and the '.join(silent)} did not answer the proposed resolution in time.",
             now=now,
-            batch_size=batch_size,
         )
-        if not due:
-            return 0
-        resolutions = {
-            r.dispute_id: r
-            for r in Resolution.objects.select_for_update().filter(
-                dispute__in=due, status=Resolution.Status.PROPOSED
-            )
-        }
-        for dispute in due:
-            resolution = resolutions[dispute.pk]
-            resolution.status, resolution.closed_at = Resolution.Status.EXPIRED, now
-            resolution.save(update_fields=["status", "closed_at"])
-            silent = [p for p in ("freelancer", "client") if not resolution.answer_of(p)]
-            _issue_notices(
-                pairs=[(dispute, resolution)],
-                at=dispute.response_due_at,
-                why=f"The {' and the '.join(silent)} did not answer the proposed resolution "
-                "in time.",
-                actor=None,
-                now=now,
-            )
-    return len(due)
 
 
-def _remind_resolution(disputes_due: Iterable[Dispute], hours: int, now: datetime) -> None:
+def remind_resolution(disputes_due: Iterable[Dispute], hours: int, now: datetime) -> None:
     rows = list(disputes_due)
     open_ = {
         r.dispute_id: r
@@ -357,15 +306,3 @@ def _remind_resolution(disputes_due: Iterable[Dispute], hours: int, now: datetim
         ),
         now=now,
     )
-
-
-RESOLUTION_REMINDER = deadlines.Reminder(
-    queryset=lambda: Dispute.objects.filter(status=DStatus.RESOLUTION_PROPOSED).select_related(
-        "refund_request__contract"
-    ),
-    due_field="response_due_at",
-    fields=disputes.REMINDER_FIELDS,
-    send=_remind_resolution,
-)
-
-deadlines.register_reminder("mediation.resolution_reminders", RESOLUTION_REMINDER)

@@ -89,6 +89,14 @@ def support(username: str | None = None) -> User:
     return staff_member(Role.SUPPORT, username)
 
 
+def staff_in_every_role(username: str | None = None) -> User:
+    """A staff member who is a mediation agent, an arbitrator and support at once."""
+    user = UserFactory(**({"username": username} if username else {}))
+    for role in Role:
+        grant(user, role)
+    return user
+
+
 def grant(user: User, role: Role, *, is_staff: bool = True) -> User:
     """Put ``user`` in ``role``'s group (and, unless told otherwise, let them into the admin)."""
     from django.contrib.auth.models import Group

@@ -1,72 +1,52 @@
 """Refund requests and disputes: every change to them, by a person or by a deadline.
 
-Locks are always taken in the same order: refund request, then dispute, then milestone, then
-ledger accounts. A person's action locks and waits; a deadline sweep claims with SKIP LOCKED. The
-work an action and its deadline share (refunding, settling) is one batch function, so a sweep
-settles hundreds of rows per transaction through exactly the code a single click runs.
+Every status change is an action declared on the tables in ``disputes.models`` and taken through
+``core.actions.perform``, in one transaction per entry point (``core.actions.service``). Locks
+are always taken in the same order: refund request, then dispute, then milestone, then ledger
+accounts. A person's action locks and waits; a deadline sweep claims with SKIP LOCKED. The work
+an action and its deadline share (refunding, settling) is one batch function, so a sweep settles
+hundreds of rows per transaction through exactly the code a single click runs.
 
 One module per concern, and everything other apps and the views call is importable from here:
 
-- ``errors``: the named refusals and the checks that raise them;
+- ``errors``: the named refusals;
 - ``locks``: the row locks, in the global order;
-- ``timeline``: timeline events and notifications to both parties;
+- ``timeline``: the timeline writer, and notifications to both parties;
 - ``ending``: ending a contract, which opens the refund requests;
 - ``refund_requests``: refunding, by the freelancer's acceptance or their deadline;
 - ``filing``: the freelancer's draft dispute, its changes and its submission;
 - ``evidence``: files attached to a dispute;
 - ``closing``: the one way a dispute ends and pays out its escrow;
 - ``client_answer``: the client's acceptance, decline or silence;
-- ``reminders``: the reminders before the parties' deadlines;
 - ``support_cases``: help for funded work the client neither pays nor ends;
 - ``stages`` and ``staff``: what the mediation and arbitration apps build on.
 
-Importing this package registers the deadline sweeps, in the order they always had: the refund
-requests' expiry, the clients' answers' expiry, then the reminders.
+The deadlines these services apply are declared in ``disputes.deadlines``.
 """
 
 from __future__ import annotations
 
-from core import deadlines
-
-# isort: off
-from .refund_requests import refund_request_accept, refund_requests_expire, refund_requests_refund
 from .client_answer import (
     dispute_accept,
     dispute_decline,
     disputes_expire_client_answer,
     disputes_settle_on_client_answer,
 )
-
-# isort: on
 from .closing import Closing, disputes_close
 from .ending import contract_end
 from .errors import DisputeAlreadyStarted, FilingLocked, NotTheClient, NotTheFreelancer
-from .evidence import EVIDENCE_PERMITS, evidence_add, evidence_remove
+from .evidence import EVIDENCE_STAGES, evidence_add, evidence_remove
 from .filing import dispute_start, dispute_submit, dispute_update
 from .locks import lock_dispute
-from .reminders import REMINDER_FIELDS, REMINDERS
-from .staff import (
-    ASSIGNABLE_STAGES,
-    DEADLINE_EXTENDERS,
-    STAFF_ROLES,
-    dispute_assign,
-    dispute_extend,
-    dispute_note_add,
-)
+from .refund_requests import refund_request_accept, refund_requests_expire, refund_requests_refund
+from .staff import ASSIGNMENTS, dispute_assign, dispute_extend, dispute_note_add
 from .stages import dispute_advance
 from .support_cases import support_case_close, support_case_open
-from .timeline import notify_parties, remind_parties, timeline_event_add
-
-for _name, _reminder in REMINDERS.items():
-    deadlines.register_reminder(_name, _reminder)
+from .timeline import notify_parties, remind_parties
 
 __all__ = [
-    "ASSIGNABLE_STAGES",
-    "DEADLINE_EXTENDERS",
-    "EVIDENCE_PERMITS",
-    "REMINDERS",
-    "REMINDER_FIELDS",
-    "STAFF_ROLES",
+    "ASSIGNMENTS",
+    "EVIDENCE_STAGES",
     "Closing",
     "DisputeAlreadyStarted",
     "FilingLocked",
@@ -95,5 +75,4 @@ __all__ = [
     "remind_parties",
     "support_case_close",
     "support_case_open",
-    "timeline_event_add",
 ]

@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
 
 from accounts.models import User
-from accounts.services import Message, notifications_send
+from accounts.services import Message
 from core import deadlines
-from core.errors import IllegalTransition, InvalidInput
+from core.actions import Event, perform, service
+from core.errors import InvalidInput
 
 from ..models import Dispute, RefundRequest, TimelineEvent
+from . import timeline
 from .closing import Closing, disputes_close
-from .errors import _ensure_before, _ensure_party, _transition
-from .locks import _lock_dispute
-from .timeline import _amounts
+from .locks import lock_dispute
 
 DStatus = Dispute.Status
 Kind = TimelineEvent.Kind
@@ -27,7 +26,8 @@ def disputes_settle_on_client_answer(
 ) -> None:
     """Pay D to the freelancer and refund R − D for each locked dispute awaiting the client.
 
-    ``actor`` is the client accepting, or None when the client's deadline passed.
+    ``actor`` is the client accepting (checked by the caller), or None when the client's
+    deadline passed.
     """
     requests = RefundRequest.objects.in_bulk([d.refund_request_id for d in disputes])
     for d in disputes:
@@ -41,6 +41,7 @@ def disputes_settle_on_client_answer(
             )
             for d in disputes
         ],
+        action="accept" if actor else "client_silent",
         outcome=Dispute.Outcome.CLIENT_ACCEPTED if actor else Dispute.Outcome.CLIENT_SILENT,
         event_kind=Kind.DISPUTE_ACCEPTED if actor else Kind.CLIENT_SILENT,
         actor=actor,
@@ -53,32 +54,20 @@ def disputes_settle_on_client_answer(
     )
 
 
-@transaction.atomic
+@service
 def dispute_accept(*, dispute: Dispute, actor: User, now: datetime) -> Dispute:
     """The client agrees: the disputed amount goes to the freelancer, the rest back."""
-    dispute = _lock_dispute(dispute.pk)
-    _ensure_party(contract=dispute.refund_request.contract, actor=actor, party="client")
-    if dispute.status != DStatus.AWAITING_CLIENT:
-        raise IllegalTransition(
-            model="dispute",
-            current=dispute.status,
-            target=DStatus.CLOSED,
-            message=f"This dispute is {dispute.get_status_display().lower()}: only a dispute "
-            "waiting for the client's answer can be accepted.",
-        )
-    _ensure_before(dispute.response_due_at, now, "answer this dispute")
+    dispute = lock_dispute(dispute_id=dispute.pk)
+    Dispute.lifecycle.check("accept", dispute, user=actor, now=now)
     disputes_settle_on_client_answer(disputes=[dispute], actor=actor, now=now)
     return dispute
 
 
-@transaction.atomic
+@service
 def dispute_decline(*, dispute: Dispute, actor: User, reason: str, now: datetime) -> Dispute:
     """The client says no: the dispute goes to a mediation agent; the money stays in escrow."""
-    dispute = _lock_dispute(dispute.pk)
-    request = dispute.refund_request
-    _ensure_party(contract=request.contract, actor=actor, party="client")
-    _transition(Dispute.TRANSITIONS, dispute, DStatus.IN_MEDIATION, "dispute")
-    _ensure_before(dispute.response_due_at, now, "answer this dispute")
+    dispute = lock_dispute(dispute_id=dispute.pk)
+    Dispute.lifecycle.check("decline", dispute, user=actor, now=now)
     text = (reason or "").strip()
     if not text:
         message = "Tell the mediation agent why you decline."
@@ -86,26 +75,24 @@ def dispute_decline(*, dispute: Dispute, actor: User, reason: str, now: datetime
     if len(text) > 10_000:
         message = "The reason may be at most 10000 characters."
         raise InvalidInput(message, fields={"reason": [message]})
-    dispute.status = DStatus.IN_MEDIATION
-    dispute.declined_at = now
-    dispute.decline_reason = text
-    dispute.save(update_fields=["status", "declined_at", "decline_reason"])
-    service_level_at = now + settings.MEDIATION_SERVICE_LEVEL
-    TimelineEvent.objects.create(
-        refund_request=request,
-        dispute=dispute,
-        kind=Kind.DISPUTE_DECLINED,
-        actor=actor,
-        at=now,
-        amounts=_amounts(request.currency, disputed=dispute.amount),
-        note=text,
-        deadline_kind="mediation_service_level",
-        deadline_party="agent",
-        deadline_due_at=service_level_at,
-    )
+    request = dispute.refund_request
     contract = request.contract
-    notifications_send(
-        messages=[
+    service_level_at = now + settings.MEDIATION_SERVICE_LEVEL
+    perform(
+        Dispute.lifecycle,
+        "decline",
+        dispute,
+        user=actor,
+        now=now,
+        checked=True,
+        values={"declined_at": now, "decline_reason": text},
+        event=Event(
+            Kind.DISPUTE_DECLINED,
+            note=text,
+            amounts=timeline.amounts(request.currency, disputed=dispute.amount),
+            deadline=("mediation_service_level", "agent", service_level_at),
+        ),
+        notify=[
             Message(
                 user_id=user_id,
                 kind="dispute_in_mediation",
@@ -119,20 +106,10 @@ def dispute_decline(*, dispute: Dispute, actor: User, reason: str, now: datetime
             )
             for user_id in (contract.freelancer_id, contract.client_id)
         ],
-        now=now,
     )
     return dispute
 
 
-@deadlines.register("disputes.client_answers_expire")
-def disputes_expire_client_answer(*, now: datetime, batch_size: int) -> int:
-    """Release the disputed amount where the client neither accepted nor declined in time."""
-    with transaction.atomic():
-        due = deadlines.claim(
-            Dispute.objects.filter(status=DStatus.AWAITING_CLIENT),
-            due_field="response_due_at",
-            now=now,
-            batch_size=batch_size,
-        )
-        disputes_settle_on_client_answer(disputes=due, actor=None, now=now)
-    return len(due)
+def disputes_expire_client_answer(rows: list[Dispute], *, now: datetime) -> None:
+    """The client's deadline: release the disputed amount where the client stayed silent."""
+    disputes_settle_on_client_answer(disputes=rows, actor=None, now=now)

@@ -7,14 +7,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from accounts.models import User
-from accounts.services import Message, notifications_send
+from accounts.services import Message
 from contracts import services as contract_services
+from core.actions import Event, perform
 from core.errors import InvalidInput
 from core.money import money
 
 from ..models import Dispute, RefundRequest
-from .errors import _transition
-from .timeline import _amounts, _event, _timeline_insert
+from . import timeline
 
 DStatus = Dispute.Status
 
@@ -31,23 +31,26 @@ class Closing:
 def disputes_close(
     *,
     closings: list[Closing],
+    action: str,
     outcome: str,
     event_kind: str,
     actor: User | None,
     why: str,
     now: datetime,
 ) -> None:
-    """Close each locked open dispute and pay out its escrow as split; tell both parties.
+    """Close each locked open dispute by ``action`` and pay out its escrow as split.
 
-    Every way a dispute ends goes through here: the client's answer or silence, an accepted
-    resolution, a small-claims decision, the arbitration window's end, an award. ``why`` opens
-    the notification (e.g. "The client accepted the dispute.").
+    Every way a dispute ends goes through here: the client's answer or silence (``accept``,
+    ``client_silent``), an accepted resolution, a small-claims decision, the arbitration
+    window's end, an award. The caller checked the person (``actor``) for ``action``; None is
+    the system. ``why`` opens the notification both parties get (e.g. "The client accepted the
+    dispute.").
     """
     if not closings:
         return
     disputes = [c.dispute for c in closings]
     for d in disputes:
-        _transition(Dispute.TRANSITIONS, d, DStatus.CLOSED, "dispute")
+        Dispute.lifecycle.ensure_state(action, d)
     # The caller may have the requests loaded already (a lock does, so does the client's answer).
     requests = RefundRequest.objects.in_bulk(
         [d.refund_request_id for d in disputes if not Dispute.refund_request.is_cached(d)]
@@ -73,36 +76,33 @@ def disputes_close(
         actor=actor,
         now=now,
     )
-    for c in closings:
-        d = c.dispute
-        d.status, d.outcome, d.closed_at = DStatus.CLOSED, outcome, now
-        d.to_freelancer, d.to_client = c.to_freelancer, c.to_client
-    Dispute.objects.bulk_update(
-        disputes, ["status", "outcome", "closed_at", "to_freelancer", "to_client"], batch_size=500
-    )
-    _timeline_insert(
-        [
-            _event(
-                refund_request_id=d.refund_request_id,
-                dispute_id=d.pk,
-                kind=event_kind,
-                actor_id=actor.pk if actor else None,
-                at=now,
-                amounts=_amounts(
-                    d.refund_request.currency, to_freelancer=d.to_freelancer, to_client=d.to_client
-                ),
-                note=_split_text(d),
-            )
-            for d in disputes
-        ]
-    )
-    notifications_send(
-        messages=[
+    split = {c.dispute.pk: c for c in closings}
+    perform(
+        Dispute.lifecycle,
+        action,
+        disputes,
+        user=actor,
+        now=now,
+        checked=True,
+        values=lambda d: {
+            "outcome": outcome,
+            "closed_at": now,
+            "to_freelancer": split[d.pk].to_freelancer,
+            "to_client": split[d.pk].to_client,
+        },
+        event=lambda d: Event(
+            event_kind,
+            note=_split_text(d),
+            amounts=timeline.amounts(
+                d.refund_request.currency, to_freelancer=d.to_freelancer, to_client=d.to_client
+            ),
+        ),
+        notify=[
             Message(
                 user_id=user_id,
                 kind="dispute_closed",
                 title=f"Dispute on “{milestones[d.milestone_id].contract_title}” closed",
-                body=f"{why} {_split_text(d)}",
+                body=f"{why} {_split_text(d, split[d.pk])}",
                 url=d.get_absolute_url(),
             )
             for d in disputes
@@ -111,13 +111,14 @@ def disputes_close(
                 milestones[d.milestone_id].client_id,
             )
         ],
-        now=now,
     )
 
 
-def _split_text(d: Dispute) -> str:
+def _split_text(d: Dispute, closing: Closing | None = None) -> str:
     currency = d.refund_request.currency
+    to_freelancer = closing.to_freelancer if closing else d.to_freelancer
+    to_client = closing.to_client if closing else d.to_client
     return (
-        f"{money(d.to_freelancer, currency)} released to the freelancer, "
-        f"{money(d.to_client, currency)} refunded to the client."
+        f"{money(to_freelancer, currency)} released to the freelancer, "
+        f"{money(to_client, currency)} refunded to the client."
     )

@@ -6,23 +6,22 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
 
 from accounts.models import User
 from accounts.services import Message, notifications_send
 from contracts import services as contract_services
 from contracts.models import Contract
 from core import deadlines
+from core.actions import Event, service
 from core.money import money
 
 from ..models import RefundRequest, TimelineEvent
-from .reminders import REMINDER_FIELDS
-from .timeline import _amounts
+from . import timeline
 
 Kind = TimelineEvent.Kind
 
 
-@transaction.atomic
+@service
 def contract_end(
     *, contract: Contract, actor: User, payments: Mapping[int, object], now: datetime
 ) -> list[RefundRequest]:
@@ -30,13 +29,14 @@ def contract_end(
 
     Each milestone's payment P is released at once; for each milestone with money left
     (R = E − P > 0) a refund request opens, and the freelancer has
-    REFUND_REQUEST_RESPONSE_PERIOD to accept it or file a dispute.
+    REFUND_REQUEST_RESPONSE_PERIOD to accept it or file a dispute. Submitted work whose
+    auto-release fell due is released to the freelancer instead (``contracts.services``).
     """
     held = contract_services.contract_end(
         contract=contract, actor=actor, payments=payments, now=now
     )
     due_at = now + settings.REFUND_REQUEST_RESPONSE_PERIOD
-    covered = deadlines.reminders_already_covered(due_at=due_at, now=now, fields=REMINDER_FIELDS)
+    armed = deadlines.kind("refund_request_response", RefundRequest).arm(due_at=due_at, now=now)
     requests = RefundRequest.objects.bulk_create(
         RefundRequest(
             milestone=h.milestone,
@@ -46,26 +46,30 @@ def contract_end(
             paid=h.paid,
             amount=h.remaining,
             created_at=now,
-            response_due_at=due_at,
-            **covered,
+            **armed,
         )
         for h in held
     )
-    TimelineEvent.objects.bulk_create(
-        TimelineEvent(
-            refund_request=r,
-            kind=Kind.REFUND_REQUESTED,
-            actor=actor,
-            at=now,
-            amounts=_amounts(
-                r.currency, escrowed=r.escrowed, paid=r.paid, refund_requested=r.amount
-            ),
-            note=f"{actor} ended the contract and asked for {money(r.amount, r.currency)} back.",
-            deadline_kind="refund_request_response",
-            deadline_party="freelancer",
-            deadline_due_at=due_at,
-        )
-        for r in requests
+    timeline.write(
+        [
+            (
+                r,
+                Event(
+                    Kind.REFUND_REQUESTED,
+                    note=(
+                        f"{actor} ended the contract and asked for "
+                        f"{money(r.amount, r.currency)} back."
+                    ),
+                    amounts=timeline.amounts(
+                        r.currency, escrowed=r.escrowed, paid=r.paid, refund_requested=r.amount
+                    ),
+                    deadline=("refund_request_response", "freelancer", due_at),
+                ),
+            )
+            for r in requests
+        ],
+        actor=actor,
+        now=now,
     )
     notifications_send(
         messages=[

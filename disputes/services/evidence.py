@@ -1,4 +1,10 @@
-"""Evidence: files a party attaches to a dispute, checked by content before they are stored."""
+"""Evidence: files a party attaches to a dispute, checked by content before they are stored.
+
+Who may attach a file when is declared on the tables: the freelancer while drafting
+(``Dispute`` action ``update``), the client while the dispute waits for their answer
+(``add_evidence``), and, in later stages, whoever those stages allow (an arbitrator's evidence
+request, registered in ``EVIDENCE_STAGES`` by the arbitration app).
+"""
 
 from __future__ import annotations
 
@@ -9,45 +15,46 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import User
-from accounts.services import user_ensure_can_act
+from core.actions import Event, perform, service
 from core.errors import InvalidInput, NotAllowed
 from core.uploads import check_upload, human_size
 
-from ..models import Dispute, Evidence, RefundRequest, TimelineEvent
-from .errors import FilingLocked, _ensure_before
-from .locks import _lock_dispute, _lock_draft
+from ..models import Dispute, Evidence, TimelineEvent
+from .locks import lock_dispute, lock_dispute_with_request
 
 DStatus = Dispute.Status
 Kind = TimelineEvent.Kind
 
+# A later stage that lets parties add evidence registers, by dispute status, a check
+# ``allow(dispute, actor, now)`` that raises why not (no arbitrator's request to that party is
+# open) or returns the action that records the file: ``(lifecycle, action name, row)``.
+EVIDENCE_STAGES: dict[str, Callable[[Dispute, User, datetime], tuple]] = {}
 
-@transaction.atomic
+
+@service
 def evidence_remove(*, evidence: Evidence, actor: User, now: datetime) -> None:
     """Take a file out of a draft filing (nothing of a submitted filing can be removed)."""
     if evidence.dispute_id is None or evidence.uploaded_by_id != actor.pk:
         raise NotAllowed("Only the freelancer removes files from their own draft.")
-    _lock_draft(evidence.dispute, actor, now)
+    dispute = lock_dispute_with_request(evidence.dispute_id, evidence.dispute.refund_request_id)
+    Dispute.lifecycle.check("update", dispute, user=actor, now=now)
     stored = Evidence.objects.select_for_update().get(pk=evidence.pk)
     name = stored.file.name
     stored.delete()
     transaction.on_commit(lambda: stored.file.storage.delete(name))
 
 
-def _evidence_event(
-    evidence: Evidence, request: RefundRequest, dispute: Dispute, now: datetime
-) -> TimelineEvent:
-    return TimelineEvent(
-        refund_request=request,
-        dispute=dispute,
-        kind=Kind.EVIDENCE_ADDED,
-        actor_id=evidence.uploaded_by_id,
-        at=now,
-        evidence=evidence,
+def evidence_event(evidence: Evidence) -> Event:
+    """The timeline's record of a file: its name, size and SHA-256, by whoever uploaded it."""
+    return Event(
+        Kind.EVIDENCE_ADDED,
         note=f"{evidence.name} ({human_size(evidence.size)}), SHA-256 {evidence.sha256}",
+        actor_id=evidence.uploaded_by_id,
+        refs={"evidence_id": evidence.pk},
     )
 
 
-def _store_evidence(upload, *, actor: User, now: datetime, description: str = "", **owner):
+def store_evidence(upload, *, actor: User, now: datetime, description: str = "", **owner):
     checked = check_upload(upload)
     evidence = Evidence(
         uploaded_by=actor,
@@ -64,40 +71,31 @@ def _store_evidence(upload, *, actor: User, now: datetime, description: str = ""
     return evidence
 
 
-# Later stages may let a party add evidence (an arbitrator's request for more): each permit is
-# asked ``permit(dispute, actor, now) -> bool`` when the rules here say no.
-EVIDENCE_PERMITS: list[Callable[[Dispute, User, datetime], bool]] = []
-
-
-@transaction.atomic
+@service
 def evidence_add(
     *, dispute: Dispute, actor: User, file, description: str = "", now: datetime
 ) -> Evidence:
     """Attach a file: the freelancer while drafting, the client while the dispute awaits them,
-    or a party a later stage permits (see EVIDENCE_PERMITS).
+    or a party a later stage allows (see EVIDENCE_STAGES).
 
     Files are checked by content before anything is stored; each party may attach at most
     UPLOAD_MAX_FILES files in each stage of a dispute.
     """
     current = Dispute.objects.select_related("refund_request__contract").get(pk=dispute.pk)
-    contract = current.refund_request.contract
-    if actor.pk == contract.freelancer_id and current.status == DStatus.DRAFT:
+    drafting = actor.pk == current.refund_request.contract.freelancer_id
+    if current.status == DStatus.DRAFT and drafting:
         # A draft is locked in the global order (refund request, then dispute); its status is
         # checked again under the locks.
-        locked = _lock_draft(current, actor, now)
+        locked = lock_dispute_with_request(current.pk, current.refund_request_id)
+        Dispute.lifecycle.check("update", locked, user=actor, now=now)
     else:
-        locked = _lock_dispute(dispute.pk)
-        user_ensure_can_act(user=actor)
-        if actor.pk not in (contract.client_id, contract.freelancer_id):
-            raise NotAllowed()
-        if actor.pk == contract.client_id and locked.status == DStatus.AWAITING_CLIENT:
-            _ensure_before(locked.response_due_at, now, "add evidence")
-        elif not any(permit(locked, actor, now) for permit in EVIDENCE_PERMITS):
-            raise FilingLocked(
-                "Evidence can be added only by the freelancer while drafting, by the client "
-                "while the dispute waits for their answer, or by a party the arbitrator asked."
-            )
-    request = locked.refund_request
+        locked = lock_dispute(dispute_id=dispute.pk)
+        allow = EVIDENCE_STAGES.get(locked.status)
+        if allow is not None:
+            recorded_by = allow(locked, actor, now)
+        else:
+            Dispute.lifecycle.check("add_evidence", locked, user=actor, now=now)
+            recorded_by = (Dispute.lifecycle, "add_evidence", locked)
     # The limit holds per party and stage: files of the filing do not use up the room an
     # arbitrator's later request gives.
     mine = locked.evidence.filter(uploaded_by=actor)
@@ -106,7 +104,17 @@ def evidence_add(
     if mine.count() >= settings.UPLOAD_MAX_FILES:
         message = f"At most {settings.UPLOAD_MAX_FILES} files may be attached."
         raise InvalidInput(message, code="too_many_files", fields={"file": [message]})
-    evidence = _store_evidence(file, actor=actor, now=now, description=description, dispute=locked)
+    evidence = store_evidence(file, actor=actor, now=now, description=description, dispute=locked)
     if locked.status != DStatus.DRAFT:
-        _evidence_event(evidence, request, locked, now).save()
+        # The filing's own files go on the timeline when it is submitted.
+        lifecycle, action, row = recorded_by
+        perform(
+            lifecycle,
+            action,
+            row,
+            user=actor,
+            now=now,
+            checked=True,
+            event=evidence_event(evidence),
+        )
     return evidence

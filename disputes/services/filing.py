@@ -9,23 +9,19 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
 
 from accounts.models import User
-from accounts.services import Message, notifications_send
+from accounts.services import Message
 from core import deadlines
+from core.actions import Event, perform, service
 from core.errors import InvalidInput
 from core.money import money, parse_amount
 
 from ..models import Dispute, RefundRequest, TimelineEvent
-from .errors import DisputeAlreadyStarted, _ensure_before, _ensure_party, _transition
-from .evidence import _evidence_event
-from .locks import _lock_draft, _lock_refund_request
-from .reminders import REMINDER_FIELDS
-from .timeline import _amounts
+from . import timeline
+from .evidence import evidence_event
+from .locks import lock_dispute_with_request, lock_refund_request
 
-RRStatus = RefundRequest.Status
-DStatus = Dispute.Status
 Kind = TimelineEvent.Kind
 
 
@@ -81,7 +77,7 @@ def _clean_filing(*, fields: Mapping[str, object], request: RefundRequest) -> di
     return cleaned
 
 
-@transaction.atomic
+@service
 def dispute_start(
     *,
     refund_request: RefundRequest,
@@ -97,12 +93,8 @@ def dispute_start(
 
     The draft does not stop the refund request's clock: only submitting does.
     """
-    request = _lock_refund_request(refund_request.pk)
-    _ensure_party(contract=request.contract, actor=actor, party="freelancer")
-    _transition(RefundRequest.TRANSITIONS, request, RRStatus.DISPUTED, "refund request")
-    _ensure_before(request.response_due_at, now, "dispute this refund request")
-    if Dispute.objects.filter(refund_request=request).exists():
-        raise DisputeAlreadyStarted()
+    request = lock_refund_request(refund_request.pk)
+    RefundRequest.lifecycle.check("start_dispute", request, user=actor, now=now)
     cleaned = _clean_filing(
         fields={
             "feedback_rating": feedback_rating,
@@ -118,12 +110,19 @@ def dispute_start(
     )
 
 
-@transaction.atomic
+def lock_draft(dispute: Dispute, actor: User, now: datetime) -> Dispute:
+    """Lock a draft and its refund request, and check the freelancer may still change it."""
+    dispute = lock_dispute_with_request(dispute.pk, dispute.refund_request_id)
+    Dispute.lifecycle.check("update", dispute, user=actor, now=now)
+    return dispute
+
+
+@service
 def dispute_update(
     *, dispute: Dispute, actor: User, changes: Mapping[str, object], now: datetime
 ) -> Dispute:
     """Change a DRAFT filing: any of feedback, reason, description and amount."""
-    dispute = _lock_draft(dispute, actor, now)
+    dispute = lock_draft(dispute, actor, now)
     allowed = {"feedback_rating", "feedback_comment", "reason", "description", "amount"}
     unknown = set(changes) - allowed
     if unknown:
@@ -132,16 +131,14 @@ def dispute_update(
             fields={name: ["This field cannot be changed."] for name in sorted(unknown)},
         )
     cleaned = _clean_filing(fields=changes, request=dispute.refund_request)
-    for name, value in cleaned.items():
-        setattr(dispute, name, value)
-    dispute.save(update_fields=list(cleaned))
+    perform(Dispute.lifecycle, "update", dispute, user=actor, now=now, checked=True, values=cleaned)
     return dispute
 
 
-@transaction.atomic
+@service
 def dispute_submit(*, dispute: Dispute, actor: User, now: datetime) -> Dispute:
     """Submit the filing: it can no longer change, and the client's time to answer starts."""
-    dispute = _lock_draft(dispute, actor, now)
+    dispute = lock_draft(dispute, actor, now)
     request = dispute.refund_request
     missing = {
         name: [f"{label} is required before you submit."]
@@ -155,48 +152,38 @@ def dispute_submit(*, dispute: Dispute, actor: User, now: datetime) -> Dispute:
     }
     if missing:
         raise InvalidInput("The filing is not complete.", code="incomplete", fields=missing)
-    _transition(Dispute.TRANSITIONS, dispute, DStatus.AWAITING_CLIENT, "dispute")
-    _transition(RefundRequest.TRANSITIONS, request, RRStatus.DISPUTED, "refund request")
+    RefundRequest.lifecycle.check("dispute", request, user=actor, now=now)
 
     due_at = now + settings.DISPUTE_CLIENT_RESPONSE_PERIOD
-    covered = deadlines.reminders_already_covered(due_at=due_at, now=now, fields=REMINDER_FIELDS)
-    dispute.status = DStatus.AWAITING_CLIENT
-    dispute.submitted_at = dispute.stage_started_at = now
-    dispute.response_due_at = due_at
-    for name, value in covered.items():
-        setattr(dispute, name, value)
-    dispute.save(
-        update_fields=["status", "submitted_at", "stage_started_at", "response_due_at", *covered]
-    )
-    request.status, request.closed_at = RRStatus.DISPUTED, now
-    request.save(update_fields=["status", "closed_at"])
-
     evidence = list(dispute.evidence.order_by("uploaded_at", "pk"))
-    TimelineEvent.objects.bulk_create(
-        [
-            TimelineEvent(
-                refund_request=request,
-                dispute=dispute,
-                kind=Kind.DISPUTE_FILED,
-                actor=actor,
-                at=now,
-                amounts=_amounts(
-                    request.currency, refund_requested=request.amount, disputed=dispute.amount
-                ),
-                note=(
-                    f"{actor} disputes {money(dispute.amount, request.currency)} "
-                    f"({dispute.get_reason_display().lower()})."
-                ),
-                deadline_kind="client_response",
-                deadline_party="client",
-                deadline_due_at=due_at,
-            ),
-            *(_evidence_event(e, request, dispute, now) for e in evidence),
-        ]
-    )
     contract = request.contract
-    notifications_send(
-        messages=[
+    perform(
+        Dispute.lifecycle,
+        "submit",
+        dispute,
+        user=actor,
+        now=now,
+        checked=True,
+        values={
+            "submitted_at": now,
+            "stage_started_at": now,
+            **deadlines.kind("client_response", Dispute).arm(due_at=due_at, now=now),
+        },
+        event=lambda d: [
+            Event(
+                Kind.DISPUTE_FILED,
+                note=(
+                    f"{actor} disputes {money(d.amount, request.currency)} "
+                    f"({d.get_reason_display().lower()})."
+                ),
+                amounts=timeline.amounts(
+                    request.currency, refund_requested=request.amount, disputed=d.amount
+                ),
+                deadline=("client_response", "client", due_at),
+            ),
+            *(evidence_event(e) for e in evidence),
+        ],
+        notify=[
             Message(
                 user_id=contract.client_id,
                 kind="dispute_filed",
@@ -209,6 +196,14 @@ def dispute_submit(*, dispute: Dispute, actor: User, now: datetime) -> Dispute:
                 url=dispute.get_absolute_url(),
             )
         ],
+    )
+    perform(
+        RefundRequest.lifecycle,
+        "dispute",
+        request,
+        user=actor,
         now=now,
+        checked=True,
+        values={"closed_at": now},
     )
     return dispute

@@ -10,21 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
-
 from accounts.models import User
-from accounts.services import Message, notifications_send
+from accounts.services import Message
 from contracts import services as contract_services
-from core import deadlines
+from core.actions import Event, perform, service
 from core.links import url_maker
 from core.money import money
 
 from ..models import Dispute, RefundRequest, TimelineEvent
-from .errors import _ensure_before, _ensure_party, _transition
-from .locks import _lock_refund_request
-from .timeline import _amounts, _event, _timeline_insert
+from . import timeline
+from .locks import lock_refund_request
 
-RRStatus = RefundRequest.Status
 DStatus = Dispute.Status
 Kind = TimelineEvent.Kind
 
@@ -34,20 +30,19 @@ def refund_requests_refund(
 ) -> None:
     """Refund each locked OPEN refund request's amount to its client.
 
-    ``actor`` is the freelancer accepting, or None when the deadline passed. A draft dispute of
-    the request lapses with it.
+    ``actor`` is the freelancer accepting (checked by the caller), or None when the deadline
+    passed. A draft dispute of the request lapses with it.
     """
     if not refund_requests:
         return
-    target = RRStatus.ACCEPTED if actor else RRStatus.EXPIRED
-    for r in refund_requests:
-        _transition(RefundRequest.TRANSITIONS, r, target, "refund request")
     ids = [r.pk for r in refund_requests]
     drafts = list(
         Dispute.objects.select_for_update(of=("self",))
         .filter(refund_request_id__any=ids, status=DStatus.DRAFT)
         .order_by("pk")
     )
+    for r in refund_requests:
+        RefundRequest.lifecycle.ensure_state("accept" if actor else "expire", r)
     milestones = contract_services.milestones_settle(
         settlements=[
             contract_services.Settlement(
@@ -58,41 +53,6 @@ def refund_requests_refund(
         actor=actor,
         now=now,
     )
-    RefundRequest.objects.filter(pk__any=ids).update(status=target, closed_at=now)
-    Dispute.objects.filter(pk__any=[d.pk for d in drafts]).update(
-        status=DStatus.LAPSED, closed_at=now
-    )
-    for r in refund_requests:
-        r.status, r.closed_at = target, now
-
-    kind = Kind.REFUND_ACCEPTED if actor else Kind.REFUND_EXPIRED
-    events = [
-        _event(
-            refund_request_id=r.pk,
-            kind=kind,
-            actor_id=actor.pk if actor else None,
-            at=now,
-            amounts=_amounts(r.currency, refunded=r.amount),
-            note=(
-                f"{money(r.amount, r.currency)} refunded to the client."
-                if actor
-                else f"No answer by the deadline: {money(r.amount, r.currency)} refunded to "
-                "the client."
-            ),
-        )
-        for r in refund_requests
-    ]
-    events += [
-        _event(
-            refund_request_id=d.refund_request_id,
-            dispute_id=d.pk,
-            kind=Kind.DRAFT_LAPSED,
-            at=now,
-            note="The draft dispute was not submitted before the refund request closed.",
-        )
-        for d in drafts
-    ]
-    _timeline_insert(events)
 
     messages = []
     url_of = url_maker("disputes:refund-request")
@@ -118,34 +78,50 @@ def refund_requests_refund(
                     url=url,
                 )
             )
-    notifications_send(messages=messages, now=now)
+    perform(
+        RefundRequest.lifecycle,
+        "accept" if actor else "expire",
+        refund_requests,
+        user=actor,
+        now=now,
+        checked=True,
+        values={"closed_at": now},
+        event=lambda r: Event(
+            Kind.REFUND_ACCEPTED if actor else Kind.REFUND_EXPIRED,
+            note=(
+                f"{money(r.amount, r.currency)} refunded to the client."
+                if actor
+                else f"No answer by the deadline: {money(r.amount, r.currency)} refunded to "
+                "the client."
+            ),
+            amounts=timeline.amounts(r.currency, refunded=r.amount),
+        ),
+        notify=messages,
+    )
+    perform(
+        Dispute.lifecycle,
+        "lapse",
+        drafts,
+        now=now,
+        values={"closed_at": now},
+        event=Event(
+            Kind.DRAFT_LAPSED,
+            note="The draft dispute was not submitted before the refund request closed.",
+        ),
+    )
 
 
-@transaction.atomic
+@service
 def refund_request_accept(
     *, refund_request: RefundRequest, actor: User, now: datetime
 ) -> RefundRequest:
     """The freelancer agrees: the requested amount goes back to the client."""
-    request = _lock_refund_request(refund_request.pk)
-    _ensure_party(contract=request.contract, actor=actor, party="freelancer")
-    _transition(RefundRequest.TRANSITIONS, request, RRStatus.ACCEPTED, "refund request")
-    _ensure_before(request.response_due_at, now, "answer this refund request")
+    request = lock_refund_request(refund_request.pk)
+    RefundRequest.lifecycle.check("accept", request, user=actor, now=now)
     refund_requests_refund(refund_requests=[request], actor=actor, now=now)
     return request
 
 
-@deadlines.register("disputes.refund_requests_expire")
-def refund_requests_expire(*, now: datetime, batch_size: int) -> int:
-    """Refund the client where the freelancer neither accepted nor disputed in time."""
-    with transaction.atomic():
-        due = deadlines.claim(
-            # Only what refunding reads: a sweep builds a thousand of these per batch.
-            RefundRequest.objects.filter(status=RRStatus.OPEN).only(
-                "status", "milestone_id", "amount", "currency", "response_due_at"
-            ),
-            due_field="response_due_at",
-            now=now,
-            batch_size=batch_size,
-        )
-        refund_requests_refund(refund_requests=due, actor=None, now=now)
-    return len(due)
+def refund_requests_expire(rows: list[RefundRequest], *, now: datetime) -> None:
+    """The refund request's deadline: refund the client where the freelancer stayed silent."""
+    refund_requests_refund(refund_requests=rows, actor=None, now=now)

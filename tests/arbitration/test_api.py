@@ -16,6 +16,7 @@ from accounts.services import user_suspend
 from arbitration import services
 from arbitration.models import ArbitrationCase, ArbitrationFee, Award, EvidenceRequest
 from contracts.models import LedgerTransaction, Milestone
+from core import deadlines
 from disputes import services as dispute_services
 from disputes.models import Dispute, Evidence, TimelineEvent
 from mediation import services as mediation
@@ -286,15 +287,18 @@ class TestArbitrationFeePay:
         due = window.response_due_at
         rows = ledger_rows()
 
-        with time_machine.travel(due, tick=False):
-            late = as_client.post(url(window, "arbitration/pay-fee/"))
         with time_machine.travel(due - timedelta(microseconds=1), tick=False):
             in_time = as_freelancer.post(url(window, "arbitration/pay-fee/"))
+        with time_machine.travel(due, tick=False):
+            late = as_client.post(url(window, "arbitration/pay-fee/"))
 
         assert_error(late, 409, "deadline_passed")
         assert in_time.status_code == 200, in_time.content
-        assert ledger_rows() == rows + 1
         assert list(ArbitrationFee.objects.values_list("party", flat=True)) == ["freelancer"]
+        # The late payment found the window closed by its deadline: only the freelancer paid,
+        # so the fee went back and R to the freelancer (fee, its refund, the payout).
+        assert ledger_rows() == rows + 3
+        assert Dispute.objects.get().outcome == Dispute.Outcome.ONLY_FREELANCER_PAID
 
     @pytest.mark.parametrize("who", ["as_agent", "as_arbitrator"])
     def test_is_forbidden_to_staff(self, request, window, who):
@@ -344,7 +348,7 @@ class TestTheWindowClosing:
     ):
         as_freelancer.post(url(window, "arbitration/pay-fee/"))
         due = window.response_due_at
-        services.arbitration_windows_close(now=due, batch_size=10)
+        deadlines.sweep("arbitration.windows_close", now=due, batch_size=10)
 
         body = as_client.get(url(window)).json()
 
@@ -450,7 +454,7 @@ class TestAnsweringAnEvidenceRequest:
             )
 
         assert in_time.status_code == 201, in_time.content
-        assert_error(late, 409, "filing_locked")
+        assert_error(late, 409, "deadline_passed")
         assert list(Evidence.objects.values_list("name", flat=True)) == ["delivery-log.pdf"]
 
     def test_the_other_party_may_not_upload(self, case, asked, as_freelancer):
@@ -605,7 +609,7 @@ class TestDisputeListInEveryStage:
             past = now - timedelta(days=30)
             lapsed = open_window(new_contract(), agent, now=past)
             services.arbitration_fee_pay(dispute=lapsed, actor=freelancer, now=past)
-            services.arbitration_windows_close(now=lapsed.response_due_at, batch_size=10)
+            deadlines.sweep("arbitration.windows_close", now=lapsed.response_due_at, batch_size=10)
             # Draft, awaiting the client, in mediation, resolution proposed.
             dispute_services.dispute_start(
                 refund_request=end_contract(new_contract()),

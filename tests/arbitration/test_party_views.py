@@ -24,6 +24,7 @@ from accounts.services import user_suspend
 from arbitration import services
 from arbitration.models import ArbitrationFee, EvidenceRequest
 from contracts.models import LedgerTransaction, private_storage
+from core import deadlines
 from disputes import services as disputes
 from disputes.models import Dispute, Evidence
 from mediation import services as mediation
@@ -185,7 +186,7 @@ class TestNoticePanel:
 
     def test_shows_the_refunded_fee_when_only_one_party_paid(self, window, freelancer):
         pay(window, freelancer)
-        services.arbitration_windows_close(now=window.response_due_at, batch_size=10)
+        deadlines.sweep("arbitration.windows_close", now=window.response_due_at, batch_size=10)
 
         response = browser_for(freelancer).get(window.get_absolute_url())
 
@@ -196,7 +197,7 @@ class TestNoticePanel:
         assert pay_url(window) not in html
 
     def test_shows_the_refund_to_the_client_when_neither_paid(self, window, client_user):
-        services.arbitration_windows_close(now=window.response_due_at, batch_size=10)
+        deadlines.sweep("arbitration.windows_close", now=window.response_due_at, batch_size=10)
 
         response = browser_for(client_user).get(window.get_absolute_url())
 
@@ -326,7 +327,7 @@ class TestCasePanel:
 
     def test_shows_a_closed_request_without_the_form(self, case, arbitrator, client_user):
         request = ask(case, arbitrator, "client")
-        services.evidence_requests_close(now=request.due_at, batch_size=10)
+        deadlines.sweep("arbitration.evidence_requests_close", now=request.due_at, batch_size=10)
 
         response = browser_for(client_user).get(case.get_absolute_url())
 

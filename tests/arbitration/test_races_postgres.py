@@ -12,6 +12,7 @@ from accounts.models import Role
 from arbitration import services as arbitration
 from arbitration.models import ArbitrationCase, ArbitrationFee
 from contracts.models import LedgerTransaction
+from core import deadlines
 from disputes.models import Dispute
 from mediation import services as mediation
 from mediation.models import Resolution
@@ -58,7 +59,7 @@ class TestAnAcceptanceAgainstTheResolutionsExpiry:
                     accept=True,
                     now=due - MICROSECOND,
                 ),
-                partial(mediation.resolutions_expire, now=due, batch_size=50),
+                partial(deadlines.sweep, "mediation.resolutions_expire", now=due, batch_size=50),
             )
 
             dispute.refresh_from_db()
@@ -108,7 +109,7 @@ class TestBothFeesAtTheLastMomentAgainstTheWindowsClose:
                     actor=contract.client,
                     now=due - MICROSECOND,
                 ),
-                partial(arbitration.arbitration_windows_close, now=due, batch_size=50),
+                partial(deadlines.sweep, "arbitration.windows_close", now=due, batch_size=50),
             )
 
             dispute.refresh_from_db()

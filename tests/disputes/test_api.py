@@ -12,9 +12,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from contracts.models import Contract, LedgerTransaction, Milestone
+from core import deadlines
 from disputes import services
 from disputes.models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
 from tests.factories import ContractFactory, UserFactory, end_contract, file_dispute, make_milestone
+from tests.kit import staff_in_every_role
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +31,8 @@ def api_as(user) -> APIClient:
 
 @pytest.fixture
 def staff(db):
-    return UserFactory(username="stella-staff", is_staff=True)
+    # Roles are groups: staff read what their roles need.
+    return staff_in_every_role("stella-staff")
 
 
 @pytest.fixture
@@ -521,7 +524,8 @@ class TestRefundRequestAccept:
 
         assert before.status_code == 200, before.content
         assert_error(at, 409, "deadline_passed")
-        assert RefundRequest.objects.get(pk=second.pk).status == "OPEN"
+        # The late answer gets what the deadline gives, even before the sweep: the refund.
+        assert RefundRequest.objects.get(pk=second.pk).status == "EXPIRED"
 
     def test_a_replay_with_the_same_idempotency_key_refunds_once(
         self, as_freelancer, refund_request
@@ -833,7 +837,9 @@ class TestDisputeSubmit:
             response = as_freelancer.post(f"/api/v1/disputes/{draft.pk}/submit/")
 
         assert_error(response, 409, "deadline_passed")
-        assert Dispute.objects.get().status == "DRAFT"
+        # The refund request's deadline applied first: refunded, and the draft lapsed with it.
+        assert Dispute.objects.get().status == "LAPSED"
+        assert RefundRequest.objects.get().status == "EXPIRED"
 
 
 class TestDisputeAccept:
@@ -868,7 +874,9 @@ class TestDisputeAccept:
             response = as_client.post(f"/api/v1/disputes/{dispute.pk}/accept/")
 
         assert_error(response, 409, "deadline_passed")
-        assert ledger_rows() == rows
+        # The client's silence decided first: the one settlement the deadline makes.
+        assert ledger_rows() == rows + 1
+        assert Dispute.objects.get().outcome == "CLIENT_SILENT"
 
     def test_refuses_a_dispute_already_in_mediation(self, as_client, dispute):
         as_client.post(f"/api/v1/disputes/{dispute.pk}/decline/", {"reason": "No."})
@@ -898,7 +906,9 @@ class TestDisputeDecline:
             response = as_client.post(f"/api/v1/disputes/{dispute.pk}/decline/", {"reason": "No."})
 
         assert_error(response, 409, "deadline_passed")
-        assert Dispute.objects.get().status == "AWAITING_CLIENT"
+        # The deadline decided first: the disputed amount went to the freelancer.
+        assert Dispute.objects.get().status == "CLOSED"
+        assert Dispute.objects.get().outcome == "CLIENT_SILENT"
 
 
 # --- Evidence -----------------------------------------------------------------------------------
@@ -1104,7 +1114,7 @@ class TestDisputeTimeline:
 
     def test_names_no_actor_when_a_deadline_acted(self, as_freelancer, dispute):
         with time_machine.travel(dispute.response_due_at, tick=False):
-            services.disputes_expire_client_answer(now=timezone.now(), batch_size=10)
+            deadlines.sweep("disputes.client_answers_expire", now=timezone.now(), batch_size=10)
 
         events = as_freelancer.get(f"/api/v1/disputes/{dispute.pk}/timeline/").json()["results"]
 

@@ -13,7 +13,7 @@ from contracts.models import Milestone
 from core import deadlines
 from core.tasks import enforce_deadlines as enforce_deadlines_task
 from disputes.models import Dispute, RefundRequest, TimelineEvent
-from tests.factories import end_contract, file_dispute, make_milestone
+from tests.factories import ContractFactory, end_contract, file_dispute, make_milestone
 
 pytestmark = pytest.mark.django_db
 
@@ -70,19 +70,25 @@ class TestRefundRequestDeadline:
         from disputes import services
 
         request = end_contract(contract, now=START)
+        late = end_contract(
+            ContractFactory(client=contract.client, freelancer=contract.freelancer), now=START
+        )
 
-        with pytest.raises(DeadlinePassed):
-            services.refund_request_accept(
-                refund_request=request, actor=contract.freelancer, now=request.response_due_at
-            )
         services.refund_request_accept(
             refund_request=request,
             actor=contract.freelancer,
             now=request.response_due_at - MICROSECOND,
         )
+        with pytest.raises(DeadlinePassed):
+            services.refund_request_accept(
+                refund_request=late, actor=contract.freelancer, now=late.response_due_at
+            )
 
         request.refresh_from_db()
+        late.refresh_from_db()
         assert request.status == RefundRequest.Status.ACCEPTED
+        # A late answer gets what the deadline gives: the refund, by the deadline.
+        assert late.status == RefundRequest.Status.EXPIRED
 
     def test_the_freelancer_is_reminded_48_and_24_hours_before_each_once(self, contract):
         request = end_contract(contract, now=START)

@@ -44,7 +44,7 @@ class TestClientAnswerAgainstTheSweep:
                     actor=contract.client,
                     now=due - MICROSECOND,
                 ),
-                partial(services.disputes_expire_client_answer, now=due, batch_size=100),
+                partial(deadlines.sweep, "disputes.client_answers_expire", now=due, batch_size=100),
             )
 
             dispute.refresh_from_db()
@@ -83,7 +83,9 @@ class TestFreelancerAnswerAgainstTheSweep:
                     actor=contract.freelancer,
                     now=due - MICROSECOND,
                 ),
-                partial(services.refund_requests_expire, now=due, batch_size=100),
+                partial(
+                    deadlines.sweep, "disputes.refund_requests_expire", now=due, batch_size=100
+                ),
             )
 
             request.refresh_from_db()

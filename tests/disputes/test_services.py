@@ -10,6 +10,7 @@ from accounts.models import Notification
 from accounts.services import AccountSuspended
 from contracts import services as contract_services
 from contracts.models import Contract, LedgerTransaction, Milestone
+from core import deadlines
 from core.errors import DeadlinePassed, IllegalTransition, InvalidInput, NotAllowed
 from disputes import services
 from disputes.models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
@@ -351,23 +352,23 @@ class TestClientAnswer:
                 dispute=dispute, actor=request_300.contract.freelancer, now=START
             )
 
-    def test_refuses_an_answer_at_the_deadline(self, request_300):
+    @pytest.mark.parametrize("answer", ["accept", "decline"])
+    def test_refuses_an_answer_at_the_deadline(self, request_300, answer):
         dispute = file_dispute(request_300, now=START)
+        extra = {"reason": "No."} if answer == "decline" else {}
 
         with pytest.raises(DeadlinePassed):
-            services.dispute_accept(
-                dispute=dispute, actor=request_300.contract.client, now=dispute.response_due_at
-            )
-        with pytest.raises(DeadlinePassed):
-            services.dispute_decline(
+            getattr(services, f"dispute_{answer}")(
                 dispute=dispute,
                 actor=request_300.contract.client,
-                reason="No.",
                 now=dispute.response_due_at,
+                **extra,
             )
 
         dispute.refresh_from_db()
-        assert dispute.status == Dispute.Status.AWAITING_CLIENT
+        # The late answer gets what the deadline gives: the client's silence decided.
+        assert dispute.status == Dispute.Status.CLOSED
+        assert dispute.outcome == Dispute.Outcome.CLIENT_SILENT
 
     def test_a_decline_needs_a_reason(self, request_300):
         dispute = file_dispute(request_300, now=START)
@@ -471,7 +472,9 @@ class TestEvidenceRemove:
 class TestLapsedDraft:
     def test_says_why_it_cannot_be_submitted(self, request_300):
         dispute = start_draft(request_300, reason="QUALITY", description="d", amount="5.00")
-        services.refund_requests_expire(now=request_300.response_due_at, batch_size=10)
+        deadlines.sweep(
+            "disputes.refund_requests_expire", now=request_300.response_due_at, batch_size=10
+        )
 
         with pytest.raises(services.FilingLocked) as error:
             services.dispute_submit(

@@ -19,9 +19,11 @@ from django.utils.functional import empty
 
 from accounts.models import User
 from contracts.models import Contract, LedgerTransaction, Milestone, private_storage
+from core import deadlines
 from disputes import services
 from disputes.models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
 from tests.factories import ContractFactory, UserFactory, end_contract, file_dispute, make_milestone
+from tests.kit import staff_in_every_role
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +104,8 @@ def dispute(refund) -> Dispute:
 
 @pytest.fixture
 def staff(db) -> User:
-    return UserFactory(username="stella-staff", is_staff=True)
+    # Roles are groups: staff read what their roles need.
+    return staff_in_every_role("stella-staff")
 
 
 # --- Ending a contract --------------------------------------------------------------------------
@@ -339,7 +342,8 @@ class TestRefundRequestAccept:
 
         [message] = shown_messages(response)
         assert message.startswith("The deadline to answer this refund request passed on ")
-        assert reload(refund).status == RefundRequest.Status.OPEN
+        # What the deadline gives, even before the sweep: the refund.
+        assert reload(refund).status == RefundRequest.Status.EXPIRED
 
     def test_accepts_the_instant_before_the_deadline(self, refund, freelancer):
         with time_machine.travel(refund.response_due_at - timedelta(seconds=1), tick=False):
@@ -859,7 +863,7 @@ class TestReviewAndSubmit:
 
         [message] = shown_messages(response)
         assert message.startswith("The deadline to submit this dispute passed on ")
-        assert reload(draft).status == Dispute.Status.DRAFT
+        assert reload(draft).status == Dispute.Status.LAPSED
 
     def test_refuses_the_client_and_strangers(self, draft, client_user, stranger):
         self.complete(draft)
@@ -941,7 +945,9 @@ class TestDisputePage:
         assert "Only three pages." in html  # the decline reason, on the page and the timeline
 
     def test_names_the_system_when_a_deadline_acted(self, dispute, freelancer):
-        services.disputes_expire_client_answer(now=dispute.response_due_at, batch_size=10)
+        deadlines.sweep(
+            "disputes.client_answers_expire", now=dispute.response_due_at, batch_size=10
+        )
 
         response = browser_for(freelancer).get(dispute.get_absolute_url())
 
@@ -1043,7 +1049,7 @@ class TestDisputeAccept:
 
         [message] = shown_messages(response)
         assert message.startswith("The deadline to answer this dispute passed on ")
-        assert reload(dispute).status == Dispute.Status.AWAITING_CLIENT
+        assert reload(dispute).outcome == Dispute.Outcome.CLIENT_SILENT
 
     def test_is_404_for_a_stranger(self, dispute, stranger):
         response = browser_for(stranger).post(reverse("disputes:dispute-accept", args=[dispute.pk]))
@@ -1096,7 +1102,7 @@ class TestDisputeDecline:
 
         [message] = shown_messages(response)
         assert message.startswith("The deadline to answer this dispute passed on ")
-        assert reload(dispute).status == Dispute.Status.AWAITING_CLIENT
+        assert reload(dispute).outcome == Dispute.Outcome.CLIENT_SILENT
 
     def test_is_404_for_a_stranger(self, dispute, stranger):
         response = browser_for(stranger).post(

@@ -325,10 +325,10 @@ class TestResolutionAnswer:
     ):
         due = proposed.response_due_at
 
-        with time_machine.travel(due, tick=False):
-            late = as_client.post(url(proposed, "resolution/reject/"))
         with time_machine.travel(due - timedelta(microseconds=1), tick=False):
             in_time = as_freelancer.post(url(proposed, "resolution/accept/"))
+        with time_machine.travel(due, tick=False):
+            late = as_client.post(url(proposed, "resolution/reject/"))
 
         assert_error(late, 409, "deadline_passed")
         assert in_time.status_code == 200, in_time.content

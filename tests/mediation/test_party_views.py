@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.services import user_suspend
+from core import deadlines
 from disputes.models import Dispute
 from mediation import services
 from mediation.models import Resolution
@@ -167,7 +168,7 @@ class TestResolutionPanel:
 
     def test_shows_a_silent_party_as_no_answer_once_expired(self, dispute, freelancer):
         answer(dispute, freelancer)
-        services.resolutions_expire(now=dispute.response_due_at, batch_size=10)
+        deadlines.sweep("mediation.resolutions_expire", now=dispute.response_due_at, batch_size=10)
 
         response = browser_for(freelancer).get(dispute.get_absolute_url())
 
@@ -293,7 +294,8 @@ class TestResolutionReject:
             response = browser_for(client_user).post(reject_url(dispute), follow=True)
 
         assert shown_messages(response)[0].startswith("The time to answer this resolution ended")
-        assert reload(dispute).status == Dispute.Status.RESOLUTION_PROPOSED
+        # What the deadline gives, even before the sweep: the Notice of Non-Resolution.
+        assert reload(dispute).status == Dispute.Status.ARBITRATION_WINDOW
 
     def test_refuses_a_party_who_accepted_already(self, dispute, client_user):
         answer(dispute, client_user)

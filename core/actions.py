@@ -471,8 +471,10 @@ def _write(lifecycle: Lifecycle, action: Action, batch: list, values) -> None:
             constant[name] = seen[0]
         else:
             varying.append(name)
-    for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start : start + _CHUNK]
+    # Only CASE expressions grow with the rows: a batch without them is one statement.
+    size = _CHUNK if varying else len(rows)
+    for start in range(0, len(rows), size):
+        chunk = rows[start : start + size]
         update = dict(constant)
         for name in varying:
             if any(name not in row_values for _, row_values in chunk):

@@ -5,11 +5,15 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from . import services
-from .models import User
+from .models import Role, User
 
 
 class SuspendForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea, label="Reason (the user reads it)")
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=[(role.name, role.value) for role in Role], label="Role")
 
 
 @admin.register(User)
@@ -21,7 +25,7 @@ class UserAdmin(BaseUserAdmin):
         ("Marketplace", {"fields": ["time_zone", "suspended_at", "suspension_reason"]}),
     ]
     readonly_fields = ["suspended_at", "suspension_reason"]
-    actions = ["suspend", "reinstate"]
+    actions = ["suspend", "reinstate", "grant_role", "revoke_role"]
 
     @admin.action(description="Suspend the selected accounts (read-only until reinstated)")
     def suspend(self, request, queryset):
@@ -56,3 +60,42 @@ class UserAdmin(BaseUserAdmin):
         for user in queryset.order_by("pk"):
             services.user_reinstate(user=user, actor=request.user, now=timezone.now())
         self.message_user(request, f"Reinstated {queryset.count()} account(s).", messages.SUCCESS)
+
+    @admin.action(description="Give the selected accounts a staff role")
+    def grant_role(self, request, queryset):
+        return self._role_action(request, queryset, revoke=False)
+
+    @admin.action(description="Take a staff role away from the selected accounts")
+    def revoke_role(self, request, queryset):
+        return self._role_action(request, queryset, revoke=True)
+
+    def _role_action(self, request, queryset, *, revoke: bool):
+        form = RoleForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            role = Role[form.cleaned_data["role"]]
+            change = services.user_role_revoke if revoke else services.user_role_grant
+            for user in queryset.order_by("pk"):
+                change(user=user, role=role)
+            done = "Took" if revoke else "Gave"
+            self.message_user(
+                request,
+                f"{done} the role {role.value} {'from' if revoke else 'to'} "
+                f"{queryset.count()} account(s).",
+                messages.SUCCESS,
+            )
+            return None
+        return render(
+            request,
+            "admin/accounts/grant_role.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Revoke a staff role" if revoke else "Grant a staff role",
+                "users": queryset,
+                "form": form,
+                "revoke": revoke,
+                "action": "revoke_role" if revoke else "grant_role",
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+

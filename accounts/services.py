@@ -5,10 +5,10 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
-from core.actions import AccountSuspended
+from core.actions import AccountSuspended, Actor, holds_role
 from core.errors import InvalidInput, NotAllowed
 
-from .models import Notification, User
+from .models import Notification, Role, User
 
 
 def user_ensure_can_act(*, user: User) -> None:
@@ -96,11 +96,20 @@ def notifications_mark_all_read(*, user: User, now: datetime) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=now)
 
 
+def _ensure_may_suspend(*, actor: User, user: User) -> None:
+    if not (holds_role(actor, Actor.SUPPORT) or holds_role(actor, Actor.ARBITRATOR)):
+        raise NotAllowed("Only support staff and arbitrators suspend or reinstate accounts.")
+    if actor.pk == user.pk:
+        raise NotAllowed("Another staff member has to decide on your own account.")
+
+
 @transaction.atomic
 def user_suspend(*, user: User, actor: User, reason: str, now: datetime) -> User:
-    """Suspend an account that ignores its obligations: it may log in and read, not act."""
-    if not actor.is_staff:
-        raise NotAllowed("Only staff suspend accounts.")
+    """Suspend an account that ignores its obligations: it may log in and read, not act.
+
+    Support staff and arbitrators suspend (roles are groups), never their own account.
+    """
+    _ensure_may_suspend(actor=actor, user=user)
     text = (reason or "").strip()
     if not text:
         raise InvalidInput("Give the reason for the suspension.", fields={"reason": ["Required."]})
@@ -125,8 +134,53 @@ def user_suspend(*, user: User, actor: User, reason: str, now: datetime) -> User
 @transaction.atomic
 def user_reinstate(*, user: User, actor: User, now: datetime) -> User:
     """Lift a suspension."""
-    if not actor.is_staff:
-        raise NotAllowed("Only staff reinstate accounts.")
+    _ensure_may_suspend(actor=actor, user=user)
     User.objects.filter(pk=user.pk).update(suspended_at=None, suspension_reason="")
     user.refresh_from_db()
     return user
+
+
+# Roles as the command line and the admin name them.
+ROLE_NAMES = {"agent": Role.MEDIATION_AGENT, "arbitrator": Role.ARBITRATOR, "support": Role.SUPPORT}
+
+
+def role_named(name: str) -> Role:
+    """The role called ``name``: "agent", "arbitrator", "support", or a group name."""
+    wanted = (name or "").strip()
+    for role in Role:
+        if wanted.lower() in {role.value.lower(), role.name.lower()}:
+            return role
+    if wanted.lower() in ROLE_NAMES:
+        return ROLE_NAMES[wanted.lower()]
+    choices = ", ".join(sorted(ROLE_NAMES))
+    raise InvalidInput(
+        f"No role is called {wanted!r}: choose {choices}.", fields={"role": [choices]}
+    )
+
+
+@transaction.atomic
+def user_role_grant(*, user: User, role: Role) -> User:
+    """Give ``user`` a staff role: membership of its group is the role, and ``is_staff`` lets
+    them into the admin site, where their queue is. The one way staff are set up."""
+    from django.contrib.auth.models import Group
+
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.groups.add(Group.objects.get_or_create(name=role.value)[0])
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    return user
+
+
+@transaction.atomic
+def user_role_revoke(*, user: User, role: Role) -> User:
+    """Take a staff role away; with no role left, an account that is not a superuser leaves the
+    admin site too."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.groups.remove(*user.groups.filter(name=role.value))
+    holds_any = user.groups.filter(name__in=Role.values).exists()
+    if user.is_staff and not holds_any and not user.is_superuser:
+        user.is_staff = False
+        user.save(update_fields=["is_staff"])
+    return user
+

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.models import Role
+from core.actions import Actor
 from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from core.money import money
 from disputes.case_admin import (
@@ -101,6 +102,7 @@ class ArbitratorFilter(AssigneeFilter):
 @admin.register(ArbitrationQueueItem)
 class ArbitrationQueueAdmin(StaffCaseAdmin):
     role = Role.ARBITRATOR
+    actor = Actor.ARBITRATOR
     assign_as = "arbitrator"
     queue_title = "Disputes in arbitration, oldest case first"
     queue_stages = (DStatus.IN_ARBITRATION,)
@@ -132,8 +134,12 @@ class ArbitrationQueueAdmin(StaffCaseAdmin):
     search_help_text = "Dispute number, contract title or a party's username."
 
     def get_queryset(self, request):
+        # Nobody arbitrates a dispute they are a party to, or one they mediated.
         return (
             ArbitrationQueueItem.objects.filter(status=DStatus.IN_ARBITRATION)
+            .exclude(refund_request__contract__client=request.user)
+            .exclude(refund_request__contract__freelancer=request.user)
+            .exclude(agent=request.user)
             .select_related(
                 "refund_request__contract__client",
                 "refund_request__contract__freelancer",
@@ -195,11 +201,18 @@ class ArbitrationQueueAdmin(StaffCaseAdmin):
             and dispute.arbitration_case.status == ArbitrationCase.Status.OPEN
         )
 
+    form_actions = {
+        "assign": "assign_arbitrator",
+        "note": "note",
+        "evidence_request": "request_evidence",
+        "award": "award",
+    }
+
     def visible_forms(self, request, dispute):
+        # After the award the forms go and the award stays.
         if not self._case_is_open(dispute):
             return []
-        names = ["assign"] if dispute.arbitrator_id != request.user.pk else []
-        return [*names, "evidence_request", "award", "note"]
+        return super().visible_forms(request, dispute)
 
     def case_context(self, request, dispute):
         case = dispute.arbitration_case

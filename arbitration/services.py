@@ -329,8 +329,7 @@ disputes.EVIDENCE_STAGES[DStatus.IN_ARBITRATION] = _allow_requested_evidence
 def _open_evidence_request(dispute: Dispute):
     """The party deadline an extension moves in a case: the open evidence request due first."""
     request = (
-        EvidenceRequest.objects.select_for_update(of=("self",))
-        .filter(case__dispute=dispute, status=EvidenceRequest.Status.OPEN)
+        EvidenceRequest.objects.filter(case__dispute=dispute, status=EvidenceRequest.Status.OPEN)
         .order_by("due_at", "pk")
         .first()
     )

@@ -2,6 +2,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
+from core.actions import roles_of
 
 from .models import Account, Contract, Milestone, Submission, SubmissionFile
 
@@ -91,9 +92,10 @@ def accounts_for_user(*, user: User) -> QuerySet[Account]:
 
 
 def submission_file_get_for_user(*, user: User, pk: int) -> SubmissionFile:
-    """Return the file, or raise Http404 unless ``user`` is a party to its contract or staff."""
+    """Return the file, or raise Http404 unless ``user`` is a party to its contract or holds a
+    staff role (roles are groups; ``is_staff`` only opens the admin site)."""
     files = SubmissionFile.objects.all()
-    if not user.is_staff:
+    if not roles_of(user):
         files = files.filter(
             Q(submission__milestone__contract__client=user)
             | Q(submission__milestone__contract__freelancer=user)

@@ -276,17 +276,29 @@ class Lifecycle:
             return party
         staff = [actor for actor in sorted(action.actors & STAFF) if holds_role(user, actor)]
         for actor in staff:
-            if party is not None or (self.conflicts and self.conflicts(row, user, actor)):
-                raise ConflictOfInterest(
-                    None
-                    if party is not None
-                    else "You mediated this dispute, so you cannot also arbitrate it."
-                )
+            conflict = self.conflict_of(row, user, actor)
+            if conflict is not None:
+                raise conflict
             return actor
         refusal = action.refuse_actor or _ACTOR_REFUSALS.get(
             frozenset(action.actors - {Actor.SYSTEM}), NotAllowed
         )
         raise refusal()
+
+    def conflict_of(self, row, user, actor: Actor) -> ConflictOfInterest | None:
+        """Why ``user`` may not act on ``row`` as the staff ``actor``, or None.
+
+        Nobody decides their own case: a party of the row's contract never acts on it as
+        staff; and the table's own ``conflicts`` (an arbitrator who mediated the dispute).
+        """
+        if user.pk in self.parties_of(row):
+            return ConflictOfInterest()
+        if self.conflicts is not None and self.conflicts(row, user, actor):
+            return ConflictOfInterest(
+                "You mediated this dispute, so you cannot also arbitrate it: another arbitrator "
+                "has to."
+            )
+        return None
 
     def check(self, name: str, row, *, user, now: datetime) -> Actor:
         """Raise why ``user`` may not take action ``name`` on the locked ``row`` now.

@@ -168,9 +168,23 @@ class DeadlineKind:
         return {self.due_field: None, **{column: None for column in self.reminders.values()}}
 
     def extend(self, row, *, due_at: datetime, now: datetime) -> None:
-        """Move the deadline of ``row`` (locked) to ``due_at`` and re-arm its reminders."""
+        """Move the deadline of ``row`` to ``due_at`` and re-arm its reminders.
+
+        Only while the row is still in this deadline's statuses and not yet due (a sweep that
+        got there first wins, and the extension is refused).
+        """
+        from .errors import Conflict
+
         values = self.arm(due_at=due_at, now=now)
-        type(row)._base_manager.filter(pk=row.pk).update(**values)
+        moved = (
+            self.model_class._base_manager.filter(
+                pk=row.pk,
+                status__in=list(self.statuses),
+                **{f"{self.due_field}__gt": now},
+            ).update(**values)
+        )
+        if not moved:
+            raise Conflict("This deadline was applied meanwhile; it can no longer be extended.")
         for name, value in values.items():
             setattr(row, name, value)
 

@@ -3,37 +3,32 @@
 One object at a time, the API reads through ``disputes.selectors`` (shared with the browser
 pages); the lists live here and apply the same rule: the contract's parties read its refund
 requests; the freelancer reads a dispute from its first draft, the client only once it is
-submitted; a support case is the freelancer's who opened it; staff (``is_staff``) read everything.
+submitted; a support case is the freelancer's who opened it; staff roles read what their role
+needs, except their own cases (``disputes.selectors``).
 Each list is one query (plus the paginator's count) whatever the number of rows.
 """
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
 
 from .models import Dispute, Evidence, RefundRequest, SupportCase
+from .selectors import disputes_visible_to, refund_requests_visible_to, support_cases_visible_to
 
 
 def refund_requests_for_user(*, user: User) -> QuerySet[RefundRequest]:
     """Return the refund requests ``user`` may read, newest first, with contract and dispute."""
     requests = RefundRequest.objects.select_related("contract", "dispute")
-    if not user.is_staff:
-        requests = requests.filter(Q(contract__client=user) | Q(contract__freelancer=user))
-    return requests.order_by("-created_at", "-pk")
+    return requests.filter(refund_requests_visible_to(user)).order_by("-created_at", "-pk")
 
 
 def disputes_for_user(*, user: User) -> QuerySet[Dispute]:
     """Return the disputes ``user`` may read, newest first, with refund request and contract."""
     disputes = Dispute.objects.select_related("refund_request__contract")
-    if not user.is_staff:
-        disputes = disputes.filter(
-            Q(refund_request__contract__freelancer=user)
-            | Q(refund_request__contract__client=user, submitted_at__isnull=False)
-        )
-    return disputes.order_by("-created_at", "-pk")
+    return disputes.filter(disputes_visible_to(user)).order_by("-created_at", "-pk")
 
 
 def _evidence_with_uploader() -> QuerySet[Evidence]:
@@ -41,13 +36,11 @@ def _evidence_with_uploader() -> QuerySet[Evidence]:
 
 
 def support_cases_for_user(*, user: User) -> QuerySet[SupportCase]:
-    """Return the support cases ``user`` opened (staff: all), newest first, with their files."""
+    """Return the support cases ``user`` opened (support: all), newest first, with their files."""
     cases = SupportCase.objects.select_related("milestone").prefetch_related(
         Prefetch("evidence", queryset=_evidence_with_uploader())
     )
-    if not user.is_staff:
-        cases = cases.filter(opened_by=user)
-    return cases.order_by("-created_at", "-pk")
+    return cases.filter(support_cases_visible_to(user)).order_by("-created_at", "-pk")
 
 
 def support_case_detail_for_user(*, user: User, pk: int) -> SupportCase:

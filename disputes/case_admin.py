@@ -29,6 +29,7 @@ from django.utils.html import format_html
 
 from accounts.models import Role, User
 from accounts.selectors import user_has_role
+from core.actions import Actor
 from core.errors import DomainError
 from core.money import money
 
@@ -168,6 +169,7 @@ class StaffCaseAdmin(admin.ModelAdmin):
     """
 
     role: ClassVar[Role]
+    actor: ClassVar[Actor]  # the role as ``core.actions`` names it
     assign_as: ClassVar[str]  # the role's name in disputes.services.dispute_assign
     queue_stages: ClassVar[tuple[str, ...]]
     case_template: ClassVar[str]
@@ -262,8 +264,36 @@ class StaffCaseAdmin(admin.ModelAdmin):
         """Return the dispute behind ``object_id`` (any stage the page shows), or raise 404."""
         raise NotImplementedError
 
+    # The action of ``Dispute.lifecycle`` each form takes; a form shows only when the table
+    # allows this staff member that action on this case now.
+    form_actions: ClassVar[dict[str, str]] = {}
+
+    def form_action(self, name: str, dispute) -> str:
+        return self.form_actions[name]
+
     def visible_forms(self, request, dispute) -> list[str]:
-        return []
+        now = timezone.now()
+        return [
+            name
+            for name in self.case_forms
+            if self.form_applies(request, name, dispute)
+            and Dispute.lifecycle.allows(
+                self.form_action(name, dispute), dispute, user=request.user, now=now
+            )
+        ]
+
+    def form_applies(self, request, name: str, dispute) -> bool:
+        """Whether the form makes sense here beyond the table (nobody takes their own case
+        twice)."""
+        if name == "assign":
+            return getattr(dispute, f"{self.assign_as}_id") != request.user.pk
+        return True
+
+    def conflict(self, request, dispute) -> str:
+        """Why this staff member may not act on this case at all, or "" (nobody decides their
+        own case, and nobody arbitrates what they mediated)."""
+        conflict = Dispute.lifecycle.conflict_of(dispute, request.user, self.actor)
+        return conflict.message if conflict is not None else ""
 
     def case_context(self, request, dispute) -> dict:
         """What every case page shows: both filings, evidence and the timeline.
@@ -305,6 +335,19 @@ class StaffCaseAdmin(admin.ModelAdmin):
         return self.render_case(request, dispute)
 
     def render_case(self, request, dispute, *, bound=None, status=200):
+        if request.user.pk in Dispute.lifecycle.parties_of(dispute):
+            # Their own case: no staff page at all (it would show the other side's blind
+            # feedback and the staff's notes); they follow it as the party they are.
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": str(dispute),
+                "dispute": dispute,
+                "conflict": self.conflict(request, dispute),
+            }
+            return TemplateResponse(
+                request, "admin/disputes/case_conflict.html", context, status=403
+            )
         bound = bound or {}
         names = self.visible_forms(request, dispute)
         names += [name for name in bound if name not in names]
@@ -314,6 +357,7 @@ class StaffCaseAdmin(admin.ModelAdmin):
         }
         context = {
             **self.admin_site.each_context(request),
+            "conflict": self.conflict(request, dispute),
             "opts": self.opts,
             "title": f"{dispute}: {dispute.refund_request.contract.title}",
             "subtitle": None,

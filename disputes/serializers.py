@@ -31,6 +31,7 @@ from core.serializers import (
 )
 
 from .models import Deadline, Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
+from .selectors import reads_as_staff
 
 # --- Shared ---------------------------------------------------------------------------------
 
@@ -145,7 +146,11 @@ def _viewer(serializer: serializers.Serializer):
 
 def dispute_is_visible(dispute: Dispute, *, user, contract: Contract) -> bool:
     """A draft is the freelancer's own until submitted (``disputes.selectors``), staff see all."""
-    return user.is_staff or user.pk == contract.freelancer_id or dispute.submitted_at is not None
+    return (
+        user.pk == contract.freelancer_id
+        or dispute.submitted_at is not None
+        or reads_as_staff(user, contract)
+    )
 
 
 class FeedbackSerializer(serializers.Serializer):
@@ -262,9 +267,9 @@ class DisputeSerializer(serializers.Serializer):
         user = _viewer(self)
         contract = dispute.refund_request.contract
         if (
-            user.is_staff
-            or user.pk == contract.freelancer_id
+            user.pk == contract.freelancer_id
             or dispute.feedback_is_visible_to_client
+            or reads_as_staff(user, contract)
         ):
             return {"rating": dispute.feedback_rating, "comment": dispute.feedback_comment}
         return None

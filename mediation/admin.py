@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.models import Role
+from core.actions import Actor
 from core.admin import ReadOnlyAdmin
 from core.money import money
 from disputes import services as disputes
@@ -131,6 +132,7 @@ class BreachFilter(admin.SimpleListFilter):
 @admin.register(MediationQueueItem)
 class MediationQueueAdmin(StaffCaseAdmin):
     role = Role.MEDIATION_AGENT
+    actor = Actor.AGENT
     assign_as = "agent"
     queue_title = "Disputes waiting for mediation, oldest decline first"
     queue_stages = selectors.QUEUE_STAGES
@@ -162,7 +164,7 @@ class MediationQueueAdmin(StaffCaseAdmin):
     search_help_text = "Dispute number, contract title or a party's username."
 
     def get_queryset(self, request):
-        return selectors.mediation_queue()
+        return selectors.mediation_queue(for_user=request.user)
 
     def get_case(self, request, object_id):
         dispute = selectors.mediation_case(pk=object_id) if str(object_id).isdigit() else None
@@ -213,16 +215,24 @@ class MediationQueueAdmin(StaffCaseAdmin):
     def assigned_agent(self, obj):
         return obj.agent or format_html('<span class="muted">{}</span>', "Unassigned")
 
-    def visible_forms(self, request, dispute):
-        names = []
-        if dispute.status in self.queue_stages and dispute.agent_id != request.user.pk:
-            names.append("assign")
-        if dispute.status == DStatus.IN_MEDIATION:
-            names.append("propose")
-        if dispute.status in Dispute.PARTY_DEADLINE_STAGES:
-            names.append("extend")
-        names.append("note")
-        return names
+    form_actions = {
+        "assign": "assign_agent",
+        "note": "note",
+        "propose": "propose",
+        "extend": "extend",
+    }
+
+    def form_action(self, name, dispute):
+        if name == "propose" and services.is_small_claim(dispute.refund_request.amount):
+            return "decide_small_claim"
+        return super().form_action(name, dispute)
+
+    def form_applies(self, request, name, dispute):
+        # An agent extends the parties' deadlines up to the arbitration window; the
+        # arbitrator's evidence requests are the arbitration page's.
+        if name == "extend":
+            return dispute.status in Dispute.PARTY_DEADLINE_STAGES
+        return super().form_applies(request, name, dispute)
 
     def case_context(self, request, dispute):
         return {

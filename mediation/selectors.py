@@ -23,10 +23,18 @@ DStatus = Dispute.Status
 QUEUE_STAGES = (DStatus.IN_MEDIATION, DStatus.RESOLUTION_PROPOSED)
 
 
-def mediation_queue() -> QuerySet[MediationQueueItem]:
-    """Return the disputes waiting for mediation, oldest decline first, ready for the queue."""
+def mediation_queue(*, for_user=None) -> QuerySet[MediationQueueItem]:
+    """Return the disputes waiting for mediation, oldest decline first, ready for the queue.
+
+    ``for_user``'s own cases are left out: nobody mediates a dispute they are a party to.
+    """
+    queue = MediationQueueItem.objects.filter(status__in=QUEUE_STAGES)
+    if for_user is not None:
+        queue = queue.exclude(refund_request__contract__client=for_user).exclude(
+            refund_request__contract__freelancer=for_user
+        )
     return (
-        MediationQueueItem.objects.filter(status__in=QUEUE_STAGES)
+        queue
         .select_related(
             "refund_request__contract__client",
             "refund_request__contract__freelancer",

@@ -215,3 +215,160 @@ def books(contract) -> dict[str, Decimal]:
 
 def pdf(name: str = "report.pdf") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, PDF_BYTES, content_type="application/pdf")
+
+
+# --- Stages at one moment -----------------------------------------------------------------------
+#
+# The builders above fund their milestone at the clock's time; these take every step at ``now``,
+# so a stage can be built in the past and a deadline sweep run over it (an expired refund request,
+# an expired resolution, a closed evidence request).
+
+DISPUTE_STAGES = (
+    "draft",
+    "filed",
+    "accepted",
+    "declined",
+    "proposed",
+    "window",
+    "case",
+    "awarded",
+    "lapsed",
+)
+
+
+def funded(contract, *, amount: str = "500.00", now=None) -> Milestone:
+    """A milestone funded by the client: money in escrow, no work submitted yet."""
+    from contracts import services
+
+    now = now or timezone.now()
+    milestone = services.milestone_create(
+        contract=contract, actor=contract.client, title="Milestone", amount=amount, now=now
+    )
+    services.milestone_fund(milestone=milestone, actor=contract.client, now=now)
+    return reload(milestone)
+
+
+def refund_request(contract, *, paid: str = "200.00", amount: str = "500.00", now=None):
+    """``ended`` with every step at ``now``: funded ``amount``, ended paying ``paid``."""
+    from disputes import services as disputes
+
+    now = now or timezone.now()
+    milestone = funded(contract, amount=amount, now=now)
+    (request,) = disputes.contract_end(
+        contract=contract, actor=contract.client, payments={milestone.pk: paid}, now=now
+    )
+    return request
+
+
+def draft(request, *, amount: str = "250.00", now=None):
+    """A complete draft dispute of ``amount`` on ``request``, not submitted: its clock runs."""
+    from disputes import services as disputes
+
+    now = now or timezone.now()
+    return disputes.dispute_start(
+        refund_request=request,
+        actor=request.contract.freelancer,
+        feedback_rating=2,
+        feedback_comment="Stopped answering after the second delivery.",
+        reason="NON_PAYMENT",
+        description="The milestone asked for five pages; all five were delivered on time.",
+        amount=amount,
+        now=now,
+    )
+
+
+def dispute_at(stage: str, contract, *, agent=None, arbitrator=None, now=None):
+    """A dispute of 250 on 300 asked back (500 funded, 200 paid) at ``stage``, every step at
+    ``now``: one of ``DISPUTE_STAGES``.
+
+    ``draft`` is not submitted; ``filed`` awaits the client; ``accepted`` the client accepted
+    (closed, the escrow split); ``declined`` is in mediation; ``proposed`` has a 150/150
+    resolution by ``agent``; ``window`` the client rejected it; ``case`` both paid their fees;
+    ``awarded`` ``arbitrator`` awarded 150/150 (closed); ``lapsed`` the freelancer accepted the
+    refund request while drafting.
+    """
+    from arbitration import services as arbitration
+    from disputes import services as disputes
+    from mediation import services as mediation
+
+    if stage not in DISPUTE_STAGES:
+        raise ValueError(f"unknown stage {stage!r}")
+    now = now or timezone.now()
+    request = refund_request(contract, now=now)
+    dispute = draft(request, now=now)
+    if stage == "lapsed":
+        disputes.refund_request_accept(refund_request=request, actor=contract.freelancer, now=now)
+        return _fresh(dispute)
+    if stage == "draft":
+        return _fresh(dispute)
+    disputes.dispute_submit(dispute=dispute, actor=contract.freelancer, now=now)
+    if stage == "accepted":
+        disputes.dispute_accept(dispute=dispute, actor=contract.client, now=now)
+    if stage in ("filed", "accepted"):
+        return _fresh(dispute)
+    disputes.dispute_decline(
+        dispute=dispute, actor=contract.client, reason="The work was incomplete.", now=now
+    )
+    if stage == "declined":
+        return _fresh(dispute)
+    mediation.resolution_propose(
+        dispute=dispute,
+        agent=agent,
+        to_freelancer="150.00",
+        to_client="150.00",
+        rationale="Half each.",
+        now=now,
+    )
+    if stage == "proposed":
+        return _fresh(dispute)
+    mediation.resolution_answer(dispute=dispute, actor=contract.client, accept=False, now=now)
+    if stage == "window":
+        return _fresh(dispute)
+    for party in (contract.freelancer, contract.client):
+        arbitration.arbitration_fee_pay(dispute=dispute, actor=party, now=now)
+    if stage == "awarded":
+        arbitration.award_issue(
+            dispute=dispute,
+            arbitrator=arbitrator,
+            to_freelancer="150.00",
+            to_client="150.00",
+            reasons="Both sides delivered half of what they promised.",
+            now=now,
+        )
+    return _fresh(dispute)
+
+
+def evidence_request(dispute, arbitrator, *, party: str = "freelancer", due_at=None, now=None):
+    """In an open case, ``arbitrator`` asks ``party`` for more evidence by ``due_at``."""
+    from datetime import timedelta
+
+    from arbitration import services as arbitration
+
+    now = now or timezone.now()
+    return arbitration.evidence_request_create(
+        dispute=dispute,
+        arbitrator=arbitrator,
+        party=party,
+        message="Send the delivery e-mails.",
+        due_at=due_at or now + timedelta(days=3),
+        now=now,
+    )
+
+
+def support_case(milestone, *, now=None):
+    """The freelancer asks support for help with a funded milestone the client does not pay."""
+    from disputes import services as disputes
+
+    now = now or timezone.now()
+    return disputes.support_case_open(
+        milestone=milestone,
+        actor=milestone.contract.freelancer,
+        description="The work was delivered three weeks ago and the client does not answer.",
+        now=now,
+    )
+
+
+def _fresh(dispute):
+    from disputes.models import Dispute
+
+    return Dispute.objects.select_related("refund_request__contract").get(pk=dispute.pk)

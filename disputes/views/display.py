@@ -9,6 +9,7 @@ from datetime import datetime
 from django.urls import reverse
 
 from ..models import Deadline, Dispute, RefundRequest, TimelineEvent
+from ..selectors import reads_as_staff
 
 
 def _dispute_of(refund: RefundRequest) -> Dispute | None:
@@ -22,7 +23,11 @@ def _can_see_dispute(dispute: Dispute | None, *, user, role: str | None) -> bool
     """A client sees a dispute once it is submitted; a draft is the freelancer's own."""
     if dispute is None:
         return False
-    return user.is_staff or role == "freelancer" or dispute.submitted_at is not None
+    return (
+        role == "freelancer"
+        or dispute.submitted_at is not None
+        or reads_as_staff(user, dispute.refund_request.contract)
+    )
 
 
 PARTY_NAMES = {

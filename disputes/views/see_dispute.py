@@ -57,7 +57,9 @@ def _render_dispute(
         "deadline": deadline_view(deadline, now=now, role=role),
         "panels": panels,
         "feedback_visible": (
-            user.is_staff or role == "freelancer" or dispute.feedback_is_visible_to_client
+            role == "freelancer"
+            or dispute.feedback_is_visible_to_client
+            or selectors.reads_as_staff(user, contract)
         ),
         "evidence": list(selectors.dispute_evidence(dispute=dispute)),
         "events": _timeline(events, refund.currency),

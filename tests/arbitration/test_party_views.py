@@ -28,7 +28,8 @@ from core import deadlines
 from disputes import services as disputes
 from disputes.models import Dispute, Evidence
 from mediation import services as mediation
-from tests.factories import UserFactory, declined_dispute, staff_member
+from tests.factories import declined_dispute, staff_member
+from tests.kit import support
 
 pytestmark = pytest.mark.django_db
 
@@ -64,9 +65,7 @@ def upload_url(dispute: Dispute) -> str:
 
 
 def suspend(user: User) -> None:
-    user_suspend(
-        user=user, actor=UserFactory(is_staff=True), reason="Ignored an award.", now=timezone.now()
-    )
+    user_suspend(user=user, actor=support(), reason="Ignored an award.", now=timezone.now())
 
 
 def pay(dispute: Dispute, party: User) -> ArbitrationFee:

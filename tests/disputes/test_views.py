@@ -22,8 +22,8 @@ from contracts.models import Contract, LedgerTransaction, Milestone, private_sto
 from core import deadlines
 from disputes import services
 from disputes.models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
-from tests.factories import ContractFactory, UserFactory, end_contract, file_dispute, make_milestone
-from tests.kit import staff_in_every_role
+from tests.factories import ContractFactory, end_contract, file_dispute, make_milestone
+from tests.kit import staff_in_every_role, support
 
 pytestmark = pytest.mark.django_db
 
@@ -693,9 +693,7 @@ class TestEvidenceRemove:
         from accounts.services import user_suspend
 
         evidence = self.draft_file(draft)
-        user_suspend(
-            user=freelancer, actor=UserFactory(is_staff=True), reason="x", now=timezone.now()
-        )
+        user_suspend(user=freelancer, actor=support(), reason="x", now=timezone.now())
 
         response = browser_for(freelancer).post(
             reverse("disputes:evidence-remove", args=[evidence.pk]), follow=True

@@ -19,7 +19,8 @@ from core import deadlines
 from disputes.models import Dispute
 from mediation import services
 from mediation.models import Resolution
-from tests.factories import UserFactory, declined_dispute, staff_member
+from tests.factories import declined_dispute, staff_member
+from tests.kit import support
 
 pytestmark = pytest.mark.django_db
 
@@ -78,9 +79,7 @@ def answer(dispute: Dispute, party: User, *, accept: bool = True) -> None:
 
 
 def suspend(user: User) -> None:
-    user_suspend(
-        user=user, actor=UserFactory(is_staff=True), reason="Ignored an award.", now=timezone.now()
-    )
+    user_suspend(user=user, actor=support(), reason="Ignored an award.", now=timezone.now())
 
 
 class TestResolutionPanel:

@@ -5,13 +5,13 @@ It lives in the highest app, because it drives every app below it.
 
 from datetime import timedelta
 
-from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
+from accounts.services import user_role_grant
 from arbitration import services as arbitration
 from contracts import services as contracts
 from contracts.models import Contract
@@ -19,12 +19,13 @@ from disputes import services as disputes
 from mediation import services as mediation
 
 DEMO_USERS = [
-    # username, password, role group, is_staff, is_superuser
-    ("client", "client-demo-pass", None, False, False),
-    ("freelancer", "freelancer-demo-pass", None, False, False),
-    ("agent", "agent-demo-pass", Role.MEDIATION_AGENT, True, False),
-    ("arbitrator", "arbitrator-demo-pass", Role.ARBITRATOR, True, False),
-    ("admin", "admin-demo-pass", None, True, True),
+    # username, password, staff role, is_superuser
+    ("client", "client-demo-pass", None, False),
+    ("freelancer", "freelancer-demo-pass", None, False),
+    ("agent", "agent-demo-pass", Role.MEDIATION_AGENT, False),
+    ("arbitrator", "arbitrator-demo-pass", Role.ARBITRATOR, False),
+    ("support", "support-demo-pass", Role.SUPPORT, False),
+    ("admin", "admin-demo-pass", None, True),
 ]
 
 # title, currency, [(milestone, amount, stage)], and how the contract ends, if it does.
@@ -64,17 +65,17 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         users = {}
-        for username, password, role, is_staff, is_superuser in DEMO_USERS:
+        for username, password, role, is_superuser in DEMO_USERS:
             user, _ = User.objects.get_or_create(
                 username=username,
                 defaults={"email": f"{username}@example.com", "time_zone": "Europe/Berlin"},
             )
             user.set_password(password)  # the printed password always works
-            user.is_staff = is_staff
-            user.is_superuser = is_superuser
+            user.is_staff = user.is_superuser = is_superuser
             user.save()
             if role:
-                user.groups.add(Group.objects.get_or_create(name=role.value)[0])
+                # Staff are set up one way, here as with `manage.py grant_role`.
+                user = user_role_grant(user=user, role=role)
             users[username] = user
 
         created = 0
@@ -82,7 +83,7 @@ class Command(BaseCommand):
             created += self._contract(users["client"], users["freelancer"], users["agent"], *plan)
 
         self.stdout.write("Demo users (username / password):")
-        for username, password, role, _, _ in DEMO_USERS:
+        for username, password, role, _ in DEMO_USERS:
             label = f"  ({role.value})" if role else ""
             self.stdout.write(f"  {username:<11} {password}{label}")
         total = Contract.objects.filter(client=users["client"]).count()

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from contracts.views import NextStep
+from core import deadlines
 from core.errors import DomainError
 from core.formats import local_when
 from core.forms import BrowserForm
@@ -33,7 +34,7 @@ from disputes import selectors as dispute_selectors
 from disputes import services as dispute_services
 from disputes import views as dispute_views
 from disputes.forms import files_help_text
-from disputes.models import Deadline, Dispute, TimelineEvent
+from disputes.models import Dispute, TimelineEvent
 
 from . import services
 from .models import ArbitrationCase, ArbitrationFee, EvidenceRequest, Party
@@ -175,12 +176,8 @@ def arbitration_panel(
     deadline = None
     if open_rows and dispute.status == DStatus.IN_ARBITRATION:
         first = (yours or open_rows)[0].request
-        deadline = Deadline(
-            kind="evidence_request",
-            due_at=first.due_at,
-            party=first.party,
-            starts_at=first.requested_at,
-            label=f"The {first.party}'s time to send the evidence the arbitrator asked for",
+        deadline = deadlines.current(first).for_party(
+            first.party, f"The {first.party}'s time to send the evidence the arbitrator asked for"
         )
     return dispute_views.DisputePanel("arbitration/party/_case_panel.html", context, deadline)
 

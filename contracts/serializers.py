@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
+from core import deadlines
 from core.serializers import (
     AMOUNT_HELP,
     AmountInputField,
@@ -98,10 +99,8 @@ class MilestoneSerializer(serializers.Serializer):
 
     @extend_schema_field(DeadlineSerializer(allow_null=True))
     def get_deadline(self, milestone) -> dict | None:
-        if milestone.status == Milestone.Status.SUBMITTED and milestone.auto_release_due_at:
-            deadline = {"kind": "auto_release", "due_at": milestone.auto_release_due_at}
-            return DeadlineSerializer({**deadline, "party": "client"}).data
-        return None
+        deadline = deadlines.current(milestone)  # from the declared deadlines
+        return None if deadline is None else DeadlineSerializer(deadline).data
 
 
 class ContractSerializer(serializers.Serializer):

@@ -236,6 +236,12 @@ def kinds_for(model: type[Model]) -> list[DeadlineKind]:
     return [k for k in declared() if k.model.lower() == label]
 
 
+def describe(name: str) -> DeadlineKind | None:
+    """The declaration of the kind ``name`` (the one that enforces it, where several show it)."""
+    named = [k for k in declared() if k.name == name]
+    return next((k for k in named if k.apply is not None), named[0] if named else None)
+
+
 def current(row) -> Deadline | None:
     """The declared deadline that applies to ``row`` now, or None."""
     for candidate in kinds_for(type(row)):

@@ -11,7 +11,7 @@ changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib import messages
@@ -99,10 +99,8 @@ def resolution_panel(
     unanswered = [a.party for a in answers if not a.answer]
     if dispute.status == DStatus.RESOLUTION_PROPOSED and len(unanswered) == 1:
         # One party has answered: the clock now runs for the other one only.
-        deadline = replace(
-            dispute.current_deadline(),
-            party=unanswered[0],
-            label=f"The {unanswered[0]}'s time to accept or reject the proposed resolution",
+        deadline = dispute.current_deadline().for_party(
+            unanswered[0], f"The {unanswered[0]}'s time to accept or reject the proposed resolution"
         )
     other = _other(role) if role in PARTIES else None
     status_label = resolution.get_status_display()

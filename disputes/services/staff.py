@@ -111,7 +111,7 @@ def dispute_extend(
         event=Event(
             Kind.DEADLINE_EXTENDED,
             note=f"Extended from {deadlines.when(old)} to {deadlines.when(due_at)}: {text}",
-            deadline=("extended", party, due_at),
+            deadline=(kind.name, party, due_at),
         ),
         notify=timeline.notify_parties(
             dispute=dispute,

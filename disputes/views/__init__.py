@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from .display import (
     AMOUNT_LABELS,
-    DEADLINE_LABELS,
     KIND_LABELS,
     PARTY_NAMES,
     DeadlineView,
     EventView,
+    deadline_label,
     deadline_view,
 )
 from .ending import contract_end
@@ -52,7 +52,7 @@ from .support_cases import support_case_detail, support_case_open
 
 __all__ = [
     "AMOUNT_LABELS",
-    "DEADLINE_LABELS",
+    "deadline_label",
     "KIND_LABELS",
     "PARTY_NAMES",
     "STEPS",

@@ -8,6 +8,8 @@ from datetime import datetime
 
 from django.urls import reverse
 
+from core import deadlines
+
 from ..models import Deadline, Dispute, RefundRequest, TimelineEvent
 from ..selectors import reads_as_staff
 
@@ -39,15 +41,19 @@ PARTY_NAMES = {
 }
 
 
-DEADLINE_LABELS = {
-    "refund_request_response": "The freelancer accepts the refund or files a dispute",
-    "client_response": "The client accepts or declines the dispute",
-    "mediation_service_level": "A mediation agent proposes a resolution",
-    "resolution_response": "Both parties accept or reject the proposed resolution",
-    "arbitration_window": "Each party agrees to arbitration and pays its fee",
-    "evidence_request": "Evidence the arbitrator asked for is due",
-    "extended": "The extended deadline",
-}
+def deadline_label(kind: str) -> str:
+    """The label of a deadline kind, from its declaration (``core.deadlines``)."""
+    declared = deadlines.describe(kind)
+    if declared is not None:
+        return declared.label
+    if kind == "extended":  # events written before extensions named the deadline they moved
+        return "The extended deadline"
+    return kind.replace("_", " ").capitalize()
+
+
+def deadline_enforced(kind: str) -> bool:
+    declared = deadlines.describe(kind)
+    return declared.enforced if declared is not None else True
 
 
 AMOUNT_LABELS = {
@@ -126,13 +132,9 @@ def _timeline(events: Iterable[TimelineEvent], currency: str) -> list[EventView]
                 for key, value in (event.amounts or {}).items()
             ],
             note=event.note,
-            deadline_label=(
-                DEADLINE_LABELS.get(event.deadline_kind, event.deadline_kind.replace("_", " "))
-                if event.deadline_due_at
-                else ""
-            ),
+            deadline_label=deadline_label(event.deadline_kind) if event.deadline_due_at else "",
             deadline_due_at=event.deadline_due_at,
-            deadline_enforced=not event.deadline_kind.endswith("service_level"),
+            deadline_enforced=deadline_enforced(event.deadline_kind),
             evidence_url=(
                 reverse("disputes:evidence-download", kwargs={"pk": event.evidence_id})
                 if event.evidence_id

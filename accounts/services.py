@@ -5,8 +5,8 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
-from core.actions import AccountSuspended, Actor, holds_role
-from core.errors import InvalidInput, NotAllowed
+from core.actions import Actor, holds_role
+from core.errors import AccountSuspended, InvalidInput, NotAllowed
 
 from .models import Notification, Role, User
 

@@ -15,8 +15,8 @@ from django.db import models
 from django.db.models import Q
 
 from contracts.models import AMOUNT
-from core.actions import PARTIES, Action, Actor, Lifecycle, NotAParty
-from core.errors import Conflict, NotAllowed
+from core.actions import PARTIES, Action, Actor, Lifecycle
+from core.errors import Conflict, NotAllowed, NotAParty
 from disputes.models import Dispute, FilingLocked
 
 DStatus = Dispute.Status
@@ -42,6 +42,20 @@ def _case_open(dispute, **_) -> Conflict | None:
     if case is None or case.status != ArbitrationCase.Status.OPEN:
         return CaseNotOpen("The case is closed: its award is final.")
     return None
+
+
+_EVIDENCE_RULE = (
+    "Evidence can be added only by the freelancer while drafting, by the client while the "
+    "dispute waits for their answer, or by a party the arbitrator asked."
+)
+
+
+def _asked(dispute, *, actor, **_) -> Conflict | None:
+    """In a case, a party adds evidence only while an arbitrator's request to it is open."""
+    asked = EvidenceRequest.objects.filter(
+        case__dispute=dispute, party=actor, status=EvidenceRequest.Status.OPEN
+    ).exists()
+    return None if asked else FilingLocked(_EVIDENCE_RULE)
 
 
 def _mediated_it(row, user, actor) -> bool:
@@ -89,6 +103,15 @@ Dispute.lifecycle.declare(
         refuse_state=lambda d: Conflict(
             f"This dispute is {d.get_status_display().lower()}: no arbitrator needed."
         ),
+    ),
+    Action(
+        "add_requested_evidence",
+        sources=[DStatus.IN_ARBITRATION],
+        target=None,
+        actors=PARTIES,
+        guard=_asked,
+        refuse_actor=NotAParty,
+        label="send this evidence",
     ),
     Action(
         "request_evidence",

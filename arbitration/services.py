@@ -14,11 +14,11 @@ from accounts.services import Message, notifications_send
 from contracts import ledger
 from contracts.models import Account, LedgerTransaction
 from core import deadlines
-from core.actions import Event, NotAnArbitrator, NotAParty, perform, service
-from core.errors import InvalidInput
+from core.actions import Event, perform, service
+from core.errors import InvalidInput, NotAnArbitrator
 from core.money import format_amount, money, quantum
 from disputes import services as disputes
-from disputes.models import Dispute, FilingLocked, TimelineEvent
+from disputes.models import Dispute, TimelineEvent
 from mediation.services import parse_split
 
 from .models import (
@@ -303,24 +303,20 @@ def evidence_request_create(
 
 
 def _allow_requested_evidence(dispute: Dispute, actor: User, now: datetime):
-    """In a case, a party may add evidence while an arbitrator's request to it is open."""
-    party = Dispute.lifecycle.parties_of(dispute).get(actor.pk)
-    if party is None:
-        raise NotAParty()
-    requests = list(
+    """In a case, a party adds the evidence an arbitrator asked it for, before the due date.
+
+    The request due first decides; a passed one is closed by its deadline before the refusal.
+    """
+    party = Dispute.lifecycle.check("add_requested_evidence", dispute, user=actor, now=now)
+    request = (
         EvidenceRequest.objects.select_for_update(of=("self",))
         .select_related("case__dispute__refund_request__contract")
         .filter(case__dispute=dispute, party=party, status=EvidenceRequest.Status.OPEN)
         .order_by("due_at", "pk")
+        .first()
     )
-    if not requests:
-        raise FilingLocked(
-            "Evidence can be added only by the freelancer while drafting, by the client while "
-            "the dispute waits for their answer, or by a party the arbitrator asked."
-        )
-    # The request due first decides; a passed one is closed by its deadline before the refusal.
-    EvidenceRequest.lifecycle.check("answer", requests[0], user=actor, now=now)
-    return EvidenceRequest.lifecycle, "answer", requests[0]
+    EvidenceRequest.lifecycle.check("answer", request, user=actor, now=now)
+    return EvidenceRequest.lifecycle, "answer", request
 
 
 disputes.EVIDENCE_STAGES[DStatus.IN_ARBITRATION] = _allow_requested_evidence

@@ -1,6 +1,6 @@
 """Where a sweep batch's time goes: the expiry sweep run once with timers around its phases.
 
-The timers wrap the module attributes the sweep calls through (``deadlines.claim``,
+The timers wrap the module attributes the sweep calls through (``sweeps.claim``,
 ``contract_services.milestones_settle``, ``ledger.post_many``, …) and every SQL statement (Django's
 ``execute_wrapper``), the COMMIT and the on-commit hooks, then are removed. They add a little
 overhead of their own, so these figures explain the timed runs; they are not one of them.
@@ -96,6 +96,7 @@ def instrumented_sweep(*, now: datetime) -> list[str]:
     import contracts.services
     import core.bulk
     import core.deadlines
+    import core.sweeps
     import disputes.services.refund_requests
 
     timers = Timers()
@@ -112,7 +113,7 @@ def instrumented_sweep(*, now: datetime) -> list[str]:
                 sql_seconds[_label(sql)] += time.perf_counter() - started
                 sql_calls[_label(sql)] += 1
 
-    run_sweep = core.deadlines.run_sweep
+    run_sweep = core.sweeps.run_sweep
     timed_sweep = timers.scope("expiry sweep (all batches)", run_sweep)
 
     def sweep_timed_alone(declared_kind, **kwargs):
@@ -122,7 +123,7 @@ def instrumented_sweep(*, now: datetime) -> list[str]:
     with ExitStack() as stack:
         stack.enter_context(connection.execute_wrapper(record))
         for owner, attribute, name in (
-            (core.deadlines, "claim", CLAIM),
+            (core.sweeps, "claim", CLAIM),
             (disputes.services.refund_requests, "refund_requests_refund", "refund_requests_refund"),
             (contracts.services, "milestones_settle", "  milestones_settle"),
             (contracts.ledger, "account_ids_get_or_create", "    account_ids_get_or_create"),
@@ -135,7 +136,7 @@ def instrumented_sweep(*, now: datetime) -> list[str]:
             stack.enter_context(
                 patched(owner, attribute, timers.wrap(name, getattr(owner, attribute)))
             )
-        stack.enter_context(patched(core.deadlines, "run_sweep", sweep_timed_alone))
+        stack.enter_context(patched(core.sweeps, "run_sweep", sweep_timed_alone))
         started = time.perf_counter()
         counts = core.deadlines.enforce_deadlines(now=now)
         total = time.perf_counter() - started

@@ -382,7 +382,7 @@ def reset_broker() -> None:
 
 
 def claim_sql(batch_size: int) -> str:
-    """The SQL the expiry sweep's claim sends, captured from ``core.deadlines.claim`` itself."""
+    """The SQL the expiry sweep's claim sends, captured from ``core.sweeps.claim`` itself."""
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
@@ -406,7 +406,7 @@ def explain_claim(batch_size: int, *, title: str, show_sql: bool = True) -> None
 
     query = claim_sql(batch_size)
     if show_sql:
-        say("  claim query (core.deadlines.claim, as sent):")
+        say("  claim query (core.sweeps.claim, as sent):")
         say("    " + query)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query)

@@ -41,7 +41,21 @@ from django.db import transaction
 from django.db.models import Case, Value, When
 from django.utils.module_loading import import_string
 
-from .errors import Conflict, DeadlinePassed, DomainError, IllegalTransition, NotAllowed
+from .errors import (
+    AccountSuspended,
+    ConflictOfInterest,
+    DeadlinePassed,
+    DeadlineSettled,
+    DomainError,
+    IllegalTransition,
+    NotAllowed,
+    NotAnAgent,
+    NotAnArbitrator,
+    NotAParty,
+    NotTheClient,
+    NotTheFreelancer,
+    StaleRow,
+)
 
 
 class Actor(StrEnum):
@@ -61,63 +75,6 @@ STAFF_GROUPS = {
     Actor.ARBITRATOR: "Arbitrators",
     Actor.SUPPORT: "Support",
 }
-
-
-# --- Refusals ---------------------------------------------------------------------------------
-
-
-class NotTheClient(NotAllowed):
-    code = "not_the_client"
-    default_message = "Only the contract's client can take this action."
-
-
-class NotTheFreelancer(NotAllowed):
-    code = "not_the_freelancer"
-    default_message = "Only the contract's freelancer can take this action."
-
-
-class NotAParty(NotAllowed):
-    default_message = "Only the parties to the contract can take this action."
-
-
-class NotAnAgent(NotAllowed):
-    code = "not_an_agent"
-    default_message = "Only mediation agents can take this action."
-
-
-class NotAnArbitrator(NotAllowed):
-    code = "not_an_arbitrator"
-    default_message = "Only arbitrators can take this action."
-
-
-class ConflictOfInterest(NotAllowed):
-    """A staff member acting on a case they are a party to, or arbitrating what they mediated."""
-
-    code = "conflict_of_interest"
-    default_message = (
-        "You are a party to this contract, so you cannot act on its case as staff: another "
-        "staff member has to."
-    )
-
-
-class AccountSuspended(NotAllowed):
-    code = "account_suspended"
-    default_message = "Your account is suspended: you can read, but not take actions."
-
-
-class DeadlineSettled(DeadlinePassed):
-    """The deadline passed before the person acted, and its own outcome was applied instead.
-
-    Raised after the deadline's action was written in the same transaction; :func:`service`
-    and :func:`atomic` commit that before the refusal leaves them.
-    """
-
-
-class StaleRow(Conflict):
-    """A row was not in a state the action leaves from when its status was written."""
-
-    code = "illegal_transition"
-    default_message = "This changed meanwhile; reload and try again."
 
 
 _ACTOR_REFUSALS: dict[frozenset, Callable[[], DomainError]] = {

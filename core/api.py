@@ -22,8 +22,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .actions import DeadlineSettled, atomic
-from .errors import Conflict, DomainError, InvalidInput
+from .actions import atomic
+from .errors import Conflict, DeadlineSettled, DomainError, InvalidInput
 from .models import IdempotencyRecord
 
 _STATUS_CODES = {

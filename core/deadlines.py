@@ -1,53 +1,27 @@
-"""The deadline engine: declared deadlines, and the periodic sweeps that act when a party is silent.
+"""Declared deadlines: each kind once, and everything else derived from the declaration.
 
 Each kind of deadline is declared once, as a :class:`DeadlineKind`, by the app whose model it
 governs (a lower app never imports a higher one, so the engine only knows what was declared):
 its label, whose move it is, whether it is enforced or only a service level, the column holding
 its due time, its reminder columns and texts, and the batch function that applies it. Everything
-else derives from the declaration: the sweep and its reminders, the deadline card of the pages,
-the API's ``deadline``, a person's late action (refused, after the deadline was applied: see
-``core.actions``) and an agent's extension.
+else derives from the declaration: the sweep and its reminders (``core.sweeps``), the deadline
+card of the pages and the API's ``deadline`` (:func:`current`), a person's late action (refused,
+after the deadline was applied: :meth:`DeadlineKind.settle`, called by ``core.actions``) and an
+agent's extension (:meth:`DeadlineKind.extend`).
 
-A sweep claims at most ``batch_size`` due rows with ``SELECT … FOR UPDATE SKIP LOCKED`` on an
-index over ``(status, <due column>)``, applies to them the same service a person's action uses,
-and commits; it repeats until nothing is due. So:
-
-* two sweeps at once split the due rows between them (SKIP LOCKED) and never act twice: a row
-  that was handled no longer matches its kind's statuses;
-* a sweep after days of downtime simply finds more due rows, and handles each once;
-* nothing is scheduled ahead of time (no long ``eta``/``countdown`` tasks): the rows themselves,
-  with their ``*_due_at`` timestamps, are the schedule.
-
-Sweeps are isolated. They run in their declared order, and one sweep's failure is logged and
-never stops the others. A batch that fails is rolled back and retried one row at a time, so one
-bad row cannot hold back its batch; a row that fails on its own is marked stuck (with the
-error, in ``core.StuckDeadline``), logged at ERROR, skipped by later runs and listed for staff in
-the admin, where they can retry it. A transient database error (a deadlock, a lost connection)
-does not make a row stuck: it is simply tried again on the next run.
-
-Reminders (48 and 24 hours before each party-facing deadline) are sweeps too. A row gets only
-the reminder of the window it is in — due within 24 hours, the 24-hour text only — and each row
-records when each reminder went out, so each is sent at most once, whatever the backlog.
+The sweep functions are re-exported here (``deadlines.enforce_deadlines``), the one name the
+beat task, the command and the tests use.
 """
 
 from __future__ import annotations
 
-import logging
-import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.apps import apps
-from django.conf import settings
-from django.db import OperationalError, transaction
 from django.db.models import Model, QuerySet
-
-logger = logging.getLogger(__name__)
-
-Sweep = Callable[..., int]
-_sweeps: dict[str, Sweep] = {}
 
 
 def when(moment: datetime) -> str:
@@ -176,13 +150,11 @@ class DeadlineKind:
         from .errors import Conflict
 
         values = self.arm(due_at=due_at, now=now)
-        moved = (
-            self.model_class._base_manager.filter(
-                pk=row.pk,
-                status__in=list(self.statuses),
-                **{f"{self.due_field}__gt": now},
-            ).update(**values)
-        )
+        moved = self.model_class._base_manager.filter(
+            pk=row.pk,
+            status__in=list(self.statuses),
+            **{f"{self.due_field}__gt": now},
+        ).update(**values)
         if not moved:
             raise Conflict("This deadline was applied meanwhile; it can no longer be extended.")
         for name, value in values.items():
@@ -250,322 +222,32 @@ def current(row) -> Deadline | None:
     return None
 
 
-# --- Stuck rows ---------------------------------------------------------------------------------
+# The sweeps, for the callers that know them as part of the deadline engine.
+from .sweeps import (  # noqa: E402
+    claim,
+    enforce_deadlines,
+    register,
+    registered,
+    retry_stuck,
+    run_sweep,
+    sweep,
+)
 
-
-def _stuck_ids(kind: DeadlineKind) -> set[int]:
-    from .models import StuckDeadline
-
-    return set(
-        StuckDeadline.objects.filter(
-            model=kind.model.lower(), kind=kind.name, resolved_at__isnull=True
-        ).values_list("object_id", flat=True)
-    )
-
-
-def _mark_stuck(kind: DeadlineKind, pk: int, error: BaseException, now: datetime) -> None:
-    from .models import StuckDeadline
-
-    text = "".join(traceback.format_exception_only(error)).strip()[:2000]
-    logger.error(
-        "deadline %s of %s #%s is stuck: %s", kind.name, kind.model, pk, text, exc_info=error
-    )
-    with transaction.atomic():
-        stuck, created = StuckDeadline.objects.select_for_update().get_or_create(
-            model=kind.model.lower(),
-            kind=kind.name,
-            object_id=pk,
-            resolved_at=None,
-            defaults={"error": text, "first_failed_at": now, "last_failed_at": now},
-        )
-        if not created:
-            stuck.error, stuck.last_failed_at, stuck.failures = text, now, stuck.failures + 1
-            stuck.save(update_fields=["error", "last_failed_at", "failures"])
-
-
-# --- Sweeps -------------------------------------------------------------------------------------
-
-
-def register(name: str) -> Callable[[Sweep], Sweep]:
-    """Register a hand-written sweep under ``name`` (a decorator); registering again replaces it.
-
-    Prefer declaring a :class:`DeadlineKind`, whose sweep retries failed batches row by row.
-    """
-
-    def decorator(sweep: Sweep) -> Sweep:
-        _sweeps[name] = sweep
-        return sweep
-
-    return decorator
-
-
-def registered() -> dict[str, Sweep]:
-    """Every sweep by name, in the order :func:`enforce_deadlines` runs them."""
-    sweeps: dict[str, Sweep] = {}
-    for declared_kind in declared():
-        if declared_kind.apply is not None and declared_kind.sweep:
-            sweeps[declared_kind.sweep] = _kind_sweep(declared_kind)
-    sweeps.update(sorted((n, s) for n, s in _sweeps.items() if n not in sweeps))
-    for declared_kind in declared():
-        if declared_kind.remind is not None and declared_kind.reminder_sweep:
-            sweeps[declared_kind.reminder_sweep] = _kind_reminders(declared_kind)
-    return sweeps
-
-
-def _kind_sweep(declared_kind: DeadlineKind) -> Sweep:
-    def sweep(*, now: datetime, batch_size: int) -> int:
-        return run_sweep(declared_kind, now=now, batch_size=batch_size)
-
-    return sweep
-
-
-def _kind_reminders(declared_kind: DeadlineKind) -> Sweep:
-    def sweep(*, now: datetime, batch_size: int) -> int:
-        return send_reminders(
-            Reminder(
-                queryset=lambda: _remind_queryset(declared_kind),
-                due_field=declared_kind.due_field,
-                fields=dict(declared_kind.reminders),
-                send=declared_kind.remind,
-            ),
-            now=now,
-            batch_size=batch_size,
-        )
-
-    return sweep
-
-
-def _remind_queryset(declared_kind: DeadlineKind) -> QuerySet:
-    rows = declared_kind.model_class._default_manager.filter(
-        status__in=list(declared_kind.statuses)
-    )
-    load = declared_kind.remind_load or declared_kind.load
-    return load(rows) if load else rows
-
-
-def sweep(name: str, *, now: datetime, batch_size: int | None = None) -> int:
-    """Run the one sweep called ``name`` until nothing it handles is due; return its count."""
-    batch_size = batch_size or settings.DEADLINE_SWEEP_BATCH_SIZE
-    return _exhaust(registered()[name], name, now=now, batch_size=batch_size)
-
-
-def enforce_deadlines(*, now: datetime, batch_size: int | None = None) -> dict[str, int]:
-    """Run every sweep, in order, until none has anything due; return the counts by sweep.
-
-    A sweep that fails is logged and counted as -1; the others run all the same.
-    """
-    batch_size = batch_size or settings.DEADLINE_SWEEP_BATCH_SIZE
-    counts: dict[str, int] = {}
-    for name, sweep in registered().items():
-        try:
-            total = _exhaust(sweep, name, now=now, batch_size=batch_size)
-        except Exception:
-            logger.exception("deadline sweep %s failed; the other sweeps go on", name)
-            counts[name] = -1
-            continue
-        counts[name] = total
-        if total:
-            logger.info("deadline sweep %s handled %d row(s)", name, total)
-    return counts
-
-
-def _exhaust(sweep: Sweep, name: str, *, now: datetime, batch_size: int) -> int:
-    if name in _sweeps:  # a hand-written sweep handles one batch per call
-        total = 0
-        while True:
-            handled = sweep(now=now, batch_size=batch_size)
-            total += handled
-            if handled < batch_size:
-                return total
-    return sweep(now=now, batch_size=batch_size)
-
-
-def claim(
-    queryset: QuerySet,
-    *,
-    due_field: str,
-    now: datetime,
-    batch_size: int,
-    exclude: Iterable[int] = (),
-) -> list:
-    """Lock and return up to ``batch_size`` rows of ``queryset`` due at ``now``, oldest first.
-
-    Rows another transaction holds are skipped, not waited for: that transaction is acting on
-    them already. Rows whose ids are in ``exclude`` (stuck ones) are left alone. Call inside a
-    transaction.
-    """
-    queryset = queryset.select_for_update(skip_locked=True, of=("self",)).filter(
-        **{f"{due_field}__lte": now}
-    )
-    excluded = list(exclude)
-    if excluded:
-        queryset = queryset.exclude(pk__any=excluded)
-    return list(queryset.order_by(due_field, "pk")[:batch_size])
-
-
-def run_sweep(declared_kind: DeadlineKind, *, now: datetime, batch_size: int) -> int:
-    """Apply ``declared_kind`` to every row due at ``now``, a batch per transaction.
-
-    A batch that fails is retried one row at a time (see the module docstring). Returns how
-    many rows were handled.
-    """
-    skip = _stuck_ids(declared_kind)
-    total = 0
-    while True:
-        claimed: list[int] = []
-        try:
-            with transaction.atomic():
-                rows = claim(
-                    declared_kind.queryset(),
-                    due_field=declared_kind.due_field,
-                    now=now,
-                    batch_size=batch_size,
-                    exclude=skip,
-                )
-                claimed = [row.pk for row in rows]
-                if rows:
-                    declared_kind.apply(rows, now=now)
-        except Exception:
-            if not claimed:
-                raise
-            logger.warning(
-                "deadline sweep %s: a batch of %d failed; retrying it one row at a time",
-                declared_kind.name,
-                len(claimed),
-                exc_info=True,
-            )
-            total += _retry_one_by_one(declared_kind, claimed, now=now, skip=skip)
-            continue
-        total += len(claimed)
-        if len(claimed) < batch_size:
-            return total
-
-
-def _retry_one_by_one(
-    declared_kind: DeadlineKind, pks: list[int], *, now: datetime, skip: set[int]
-) -> int:
-    handled = 0
-    for pk in pks:
-        try:
-            with transaction.atomic():
-                rows = claim(
-                    declared_kind.queryset().filter(pk=pk),
-                    due_field=declared_kind.due_field,
-                    now=now,
-                    batch_size=1,
-                )
-                if rows:
-                    declared_kind.apply(rows, now=now)
-                    handled += 1
-        except OperationalError:
-            logger.warning(
-                "deadline %s of %s #%s: a database error; tried again next run",
-                declared_kind.name,
-                declared_kind.model,
-                pk,
-                exc_info=True,
-            )
-            skip.add(pk)
-        except Exception as error:
-            _mark_stuck(declared_kind, pk, error, now)
-            skip.add(pk)
-    return handled
-
-
-def retry_stuck(stuck, *, now: datetime) -> bool:
-    """Try a stuck row's deadline again (staff's admin action); return whether it was applied.
-
-    The mark is lifted first; if the row fails again it is marked stuck anew, with the new
-    error. A row no longer due (it was settled meanwhile) just has its mark lifted.
-    """
-    from .models import StuckDeadline
-
-    StuckDeadline.objects.filter(pk=stuck.pk, resolved_at__isnull=True).update(resolved_at=now)
-    declared_kind = _kinds[(stuck.model, stuck.kind)]
-    try:
-        with transaction.atomic():
-            rows = claim(
-                declared_kind.queryset().filter(pk=stuck.object_id),
-                due_field=declared_kind.due_field,
-                now=now,
-                batch_size=1,
-            )
-            if rows:
-                declared_kind.apply(rows, now=now)
-            return bool(rows)
-    except Exception as error:
-        _mark_stuck(declared_kind, stuck.object_id, error, now)
-        return False
-
-
-# --- Reminders ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reminder:
-    """Reminders before one deadline: ``fields`` maps hours-before to the "sent at" column."""
-
-    queryset: Callable[[], QuerySet]
-    due_field: str
-    fields: dict[int, str]
-    send: Callable[[Iterable[Model], int, datetime], None]
-
-
-def reminders_already_covered(
-    *, due_at: datetime, now: datetime, fields: dict[int, str]
-) -> dict[str, datetime]:
-    """Return the reminder columns to mark as sent when a deadline is set at ``due_at``.
-
-    A deadline only 48 hours away needs no "48 hours left" reminder: the notice that set it says
-    so already. ``fields`` maps hours-before to the "sent at" column, as in :class:`Reminder`.
-    """
-    return {field: now for hours, field in fields.items() if due_at - now <= timedelta(hours=hours)}
-
-
-def register_reminder(name: str, reminder: Reminder) -> None:
-    """Register the sweep that sends ``reminder``'s reminders under ``name``."""
-
-    def sweep(*, now: datetime, batch_size: int) -> int:
-        return send_reminders(reminder, now=now, batch_size=batch_size)
-
-    register(name)(sweep)
-
-
-def send_reminders(reminder: Reminder, *, now: datetime, batch_size: int) -> int:
-    """Send each due reminder once; return how many went out.
-
-    A row is reminded only by the reminder of the window it is in: the 24-hour one when due
-    within 24 hours, the 48-hour one when due between 24 and 48 hours from now. Sending one
-    marks the farther ones as sent, so after a long downtime a party gets the one reminder that
-    still makes sense, never an older text as well.
-    """
-    sent = 0
-    nearer = timedelta(0)
-    for hours in sorted(reminder.fields):
-        column = reminder.fields[hours]
-        window_end = timedelta(hours=hours)
-        while True:
-            with transaction.atomic():
-                rows = list(
-                    reminder.queryset()
-                    .select_for_update(skip_locked=True, of=("self",))
-                    .filter(
-                        **{
-                            f"{reminder.due_field}__gt": now + nearer,
-                            f"{reminder.due_field}__lte": now + window_end,
-                            f"{column}__isnull": True,
-                        }
-                    )
-                    .order_by(reminder.due_field, "pk")[:batch_size]
-                )
-                if rows:
-                    reminder.send(rows, hours, now)
-                    covered = {f: now for h, f in reminder.fields.items() if h >= hours}
-                    type(rows[0])._base_manager.filter(pk__any=[row.pk for row in rows]).update(
-                        **covered
-                    )
-                    sent += len(rows)
-            if len(rows) < batch_size:
-                break
-        nearer = window_end
-    return sent
+__all__ = [
+    "Deadline",
+    "DeadlineKind",
+    "claim",
+    "current",
+    "declare",
+    "declared",
+    "describe",
+    "enforce_deadlines",
+    "kind",
+    "kinds_for",
+    "register",
+    "registered",
+    "retry_stuck",
+    "run_sweep",
+    "sweep",
+    "when",
+]

@@ -25,7 +25,7 @@ class IdempotencyRecord(models.Model):
 class StuckDeadline(models.Model):
     """A row whose deadline could not be applied, even on its own: the sweeps skip it.
 
-    Written by ``core.deadlines`` when a row fails alone after its batch failed; staff see the
+    Written by ``core.sweeps`` when a row fails alone after its batch failed; staff see the
     open ones in the admin ("Stuck deadlines") and retry them there, which lifts the mark.
     """
 

@@ -17,9 +17,9 @@ from django.urls import reverse
 
 from contracts.models import AMOUNT, private_storage
 from core import deadlines
-from core.actions import PARTIES, Action, Actor, Lifecycle, NotAParty
+from core.actions import PARTIES, Action, Actor, Lifecycle
 from core.deadlines import Deadline
-from core.errors import Conflict, IllegalTransition, NotAllowed
+from core.errors import Conflict, IllegalTransition, NotAllowed, NotAParty
 
 __all__ = ["Deadline", "Dispute", "Evidence", "RefundRequest", "SupportCase", "TimelineEvent"]
 
@@ -54,6 +54,14 @@ _EVIDENCE_RULE = (
     "Evidence can be added only by the freelancer while drafting, by the client while the "
     "dispute waits for their answer, or by a party the arbitrator asked."
 )
+
+
+def _a_party_deadline_runs(dispute, **_) -> Conflict | None:
+    if _party_deadline(dispute) is not None:
+        return None
+    return Conflict(
+        "No evidence request is open: there is no party deadline to extend.", code="no_deadline"
+    )
 
 
 def _party_deadline(dispute):
@@ -287,6 +295,7 @@ class Dispute(models.Model):
                 target=None,
                 actors=[Actor.AGENT],
                 before=_party_deadline,
+                guard=_a_party_deadline_runs,
                 refuse_state=lambda d: Conflict(
                     f"This dispute is {d.get_status_display().lower()}: no party deadline runs.",
                     code="no_deadline",

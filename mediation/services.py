@@ -11,8 +11,8 @@ from django.conf import settings
 from accounts.models import User
 from accounts.services import Message
 from core import deadlines
-from core.actions import Event, NotAnAgent, perform, service
-from core.errors import InvalidInput
+from core.actions import Event, perform, service
+from core.errors import InvalidInput, NotAnAgent
 from core.money import money, parse_amount
 from disputes import services as disputes
 from disputes.models import Dispute, TimelineEvent

@@ -10,7 +10,7 @@ first (``core.actions``): a client who releases or ends after the auto-release f
 the work released to the freelancer.
 """
 
-from core.actions import NotTheClient, NotTheFreelancer
+from core.errors import NotTheClient, NotTheFreelancer
 
 from ..models import ContractEnded
 from .common import lock_milestone, lock_milestones

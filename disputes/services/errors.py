@@ -5,7 +5,7 @@ by ``core.actions`` from the tables in ``disputes.models``; these are the ones t
 the services name. Nothing has changed when one is raised.
 """
 
-from core.actions import NotTheClient, NotTheFreelancer
+from core.errors import NotTheClient, NotTheFreelancer
 
 from ..models import DisputeAlreadyStarted, FilingLocked
 

@@ -16,8 +16,7 @@ from django.utils import timezone
 from contracts import services
 from contracts.models import Contract, ContractEvent, Milestone
 from core import deadlines
-from core.actions import DeadlineSettled
-from core.errors import IllegalTransition
+from core.errors import DeadlineSettled, IllegalTransition
 from disputes.models import RefundRequest
 from tests.kit import (
     api_as,

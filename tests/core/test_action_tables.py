@@ -383,8 +383,16 @@ SPECS = (
         "add_evidence",
         lambda w, row, user: disputes.evidence_add(dispute=row, actor=user, file=pdf(), now=w.now),
         # The freelancer's files of a draft are part of the filing (``update``); in a case a
-        # party adds what an arbitrator asked for (``EvidenceRequest.answer``, tested below).
-        instead=("update",),
+        # party adds what an arbitrator asked for (``add_requested_evidence``, then
+        # ``EvidenceRequest.answer``, tested below).
+        instead=("update", "add_requested_evidence"),
+    ),
+    Spec(
+        Dispute,
+        "add_requested_evidence",
+        lambda w, row, user: disputes.evidence_add(dispute=row, actor=user, file=pdf(), now=w.now),
+        # In a case: the party the arbitrator asked (the freelancer, in these cases).
+        instead=("update", "add_evidence"),
     ),
     Spec(
         Dispute,
@@ -568,8 +576,9 @@ def _request_expired(w: World, action: str) -> RefundRequest:
 
 def _in_arbitration(w: World, action: str) -> Dispute:
     dispute = w.dispute("case")
-    if action == "extend":
-        # The party deadline an agent extends in a case is an open evidence request's.
+    if action in ("extend", "add_requested_evidence"):
+        # The party deadline an agent extends in a case is an open evidence request's; and a
+        # party adds evidence in a case when the arbitrator asked it (the freelancer here).
         kit.evidence_request(dispute, w.arbitrator, now=w.built)
     return dispute
 
@@ -820,27 +829,7 @@ def attempt(world: World, spec: Spec, row, person: Person) -> Outcome:
 # --- Where a service and its table disagree -------------------------------------------------------
 
 # (model, action, state, person) -> what the table says and what the service does.
-_SUSPENDED_IN_A_CASE = (
-    "table: refused 403 account_suspended (the person is checked before the state); service: "
-    "409 filing_locked. In a case, evidence_add looks for an evidence request open to the party "
-    "before it checks the person, so a suspended party with none open gets the state's refusal."
-)
-KNOWN: dict[tuple[type, str, str, str], str] = {
-    (Dispute, "add_evidence", DS.IN_ARBITRATION, "suspended-client"): _SUSPENDED_IN_A_CASE,
-    (Dispute, "add_evidence", DS.IN_ARBITRATION, "suspended-freelancer"): _SUSPENDED_IN_A_CASE,
-    (
-        EvidenceRequest,
-        "answer",
-        EvidenceRequest.Status.CLOSED,
-        "suspended-client",
-    ): _SUSPENDED_IN_A_CASE,
-    (
-        EvidenceRequest,
-        "answer",
-        EvidenceRequest.Status.CLOSED,
-        "suspended-freelancer",
-    ): _SUSPENDED_IN_A_CASE,
-}
+KNOWN: dict[tuple[type, str, str, str], str] = {}
 
 
 def known_for(spec: Spec) -> dict[tuple[str, str], str]:
@@ -912,17 +901,11 @@ def test_known_disagreement(world, settings, model, action, state, person):
     assert outcome.disagreement() is None, outcome.disagreement()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="table: Dispute.extend is allowed from IN_ARBITRATION for an agent (no guard; its "
-    "`before` finds no deadline when no evidence request is open, so none has passed); service: "
-    "dispute_extend refuses 409 no_deadline. The condition lives in the service, not the table, "
-    "so Lifecycle.allows offers an extension the service refuses.",
-)
-def test_an_agent_extends_a_case_with_no_evidence_request_as_the_table_says(world):
+def test_an_agent_may_not_extend_a_case_with_no_evidence_request_as_the_table_says(world):
     dispute = world.dispute("case")  # no evidence request open: no party deadline runs
     outcome = attempt(world, SPEC[(Dispute, "extend")], dispute, PERSON["agent"])
     assert outcome.disagreement() is None, outcome.disagreement()
+    assert outcome.error is not None and outcome.error.code == "no_deadline"
 
 
 def test_every_person_action_of_every_table_is_tested():

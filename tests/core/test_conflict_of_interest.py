@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from arbitration import services as arbitration
-from core.actions import ConflictOfInterest
+from core.errors import ConflictOfInterest
 from disputes import services as disputes
 from disputes.models import Dispute, TimelineEvent
 from mediation import services as mediation

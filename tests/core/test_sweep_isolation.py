@@ -15,7 +15,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from core import deadlines
+from core import deadlines, sweeps
 from core.models import StuckDeadline
 from disputes.models import Dispute, RefundRequest
 from tests.kit import ContractFactory, UserFactory, browser_for, end_contract, file_dispute, support
@@ -57,7 +57,7 @@ class TestAPoisonedRow:
         poison(requests[2])
         due = requests[0].response_due_at
 
-        with caplog.at_level(logging.ERROR, logger="core.deadlines"):
+        with caplog.at_level(logging.ERROR, logger="core.sweeps"):
             counts = deadlines.enforce_deadlines(now=due, batch_size=2)
 
         assert counts[EXPIRE] == 4
@@ -141,10 +141,10 @@ class TestAFailingSweep:
 
         deadlines.register("tests.broken")(broken)
         try:
-            with caplog.at_level(logging.ERROR, logger="core.deadlines"):
+            with caplog.at_level(logging.ERROR, logger="core.sweeps"):
                 counts = deadlines.enforce_deadlines(now=requests[0].response_due_at)
         finally:
-            deadlines._sweeps.pop("tests.broken")
+            sweeps._sweeps.pop("tests.broken")
 
         assert counts["tests.broken"] == -1
         assert counts[EXPIRE] == 5

@@ -138,9 +138,18 @@ class ErrorSerializer(serializers.Serializer):
 _ERROR_DESCRIPTIONS = {
     400: "Bad input; nothing changed.",
     401: "Not authenticated.",
-    403: "Authenticated, but this action is not this user's to take; nothing changed.",
+    403: (
+        "Authenticated, but this action is not this user's to take; nothing changed. "
+        "`conflict_of_interest`: a staff member acting on a case they are a party to, or an "
+        "arbitrator on a dispute they mediated; `account_suspended`: the account may only read."
+    ),
     404: "Not found, or not visible to this user.",
-    409: "The object is not in a state that allows the action; nothing changed.",
+    409: (
+        "The object is not in a state that allows the action; nothing changed by this request. "
+        "`deadline_passed`: the deadline for the action had passed, and what the deadline does "
+        "(a refund, a release, a notice, a closed window) has been applied to the object in the "
+        "meantime, exactly as the periodic sweep would have; read the object again to see it."
+    ),
     429: "Throttled.",
 }
 

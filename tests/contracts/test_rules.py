@@ -209,3 +209,16 @@ class TestReleasingAfterTheAutoReleaseFellDue:
 
         assert counts["contracts.auto_release"] == 0
         assert ledger_rows() == rows
+
+    def test_the_browser_says_so_and_the_deadline_has_applied(self, contract):
+        milestone = submitted(contract, now=START)
+        browser = browser_for(contract.client)
+
+        with time_machine.travel(DUE + timedelta(minutes=1), tick=False):
+            response = browser.post(f"/milestones/{milestone.pk}/release/", {"amount": "100"})
+            shown = followed_messages(browser, response)
+
+        assert shown[0].startswith("The deadline to release this payment passed on ")
+        assert "released to the freelancer automatically" in shown[0]
+        assert reload(milestone).status == Milestone.Status.RELEASED
+        assert books(contract)["freelancer earned"] == Decimal("500.00")

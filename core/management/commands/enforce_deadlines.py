@@ -1,7 +1,8 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from core import deadlines
+from core.models import StuckDeadline
 
 
 class Command(BaseCommand):
@@ -12,6 +13,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, batch_size=None, **options):
         counts = deadlines.enforce_deadlines(now=timezone.now(), batch_size=batch_size)
+        failed = [name for name, count in counts.items() if count < 0]
         for name, count in counts.items():
-            self.stdout.write(f"{name}: {count}")
-        self.stdout.write(f"Handled {sum(counts.values())} due row(s).")
+            self.stdout.write(f"{name}: {'FAILED (see the log)' if count < 0 else count}")
+        self.stdout.write(f"Handled {sum(c for c in counts.values() if c > 0)} due row(s).")
+        stuck = StuckDeadline.objects.filter(resolved_at__isnull=True).count()
+        if stuck:
+            self.stdout.write(
+                f"{stuck} stuck deadline(s) wait for staff: the admin's “Stuck deadlines”."
+            )
+        if failed:
+            raise CommandError(f"These sweeps failed: {', '.join(failed)}.")

@@ -108,7 +108,7 @@ class Action:
     # dotted path ``before_via``), or a function ``row -> (DeadlineKind, row) | None``.
     before: str | Callable[[Any], tuple | None] = ""
     before_via: str = ""
-    after: str = ""  # a deadline kind: the system acts once it passed
+    after: str = ""  # a deadline kind whose sweep takes this (system) action once it passed
     # ``guard(row, actor=, user=, now=)`` returns the refusal (a DomainError) or None.
     guard: Guard | None = None
     # What a person who is neither of ``actors`` gets (default: by the actors, e.g. NotTheClient).

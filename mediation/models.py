@@ -100,11 +100,13 @@ Dispute.lifecycle.declare(
         target=DStatus.CLOSED,
         actors=[Actor.SYSTEM],
     ),
+    # The Notice of Non-Resolution: at the answer's deadline, or at once after a rejection.
     Action(
         "issue_notice",
         sources=[DStatus.RESOLUTION_PROPOSED],
         target=DStatus.ARBITRATION_WINDOW,
         actors=[Actor.SYSTEM],
+        after="resolution_response",
     ),
 )
 

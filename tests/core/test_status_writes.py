@@ -111,3 +111,16 @@ def test_every_model_with_a_status_has_a_lifecycle():
     ]
 
     assert missing == []
+
+
+def test_every_enforced_deadline_is_applied_by_a_system_action_declared_after_it():
+    from core import deadlines
+
+    for kind in deadlines.declared():
+        if kind.apply is None:
+            continue
+        lifecycle = kind.model_class.lifecycle
+        after = [a for a in lifecycle if a.after == kind.name]
+        assert after, f"{kind.model} declares no action applied after {kind.name}"
+        assert all(a.actors == {"system"} for a in after), kind.name
+        assert all(set(kind.statuses) <= a.sources for a in after), kind.name

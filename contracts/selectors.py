@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404
 from accounts.models import User
 from core.actions import roles_of
 
-from .models import Account, Contract, Milestone, Submission, SubmissionFile
+from .models import Account, Contract, ContractEvent, Milestone, Submission, SubmissionFile
 
 
 def _party(user: User) -> Q:
@@ -128,3 +128,11 @@ def milestone_detail_for_user(*, user: User, pk: int) -> Milestone:
         .prefetch_related(Prefetch("submissions", queryset=_submissions_with_files())),
         pk=pk,
     )
+
+
+def contract_activity(*, contract: Contract) -> list[ContractEvent]:
+    """The contract's own timeline, oldest first, with who acted (one query)."""
+    return list(
+        ContractEvent.objects.filter(contract=contract).select_related("actor").order_by("at", "pk")
+    )
+

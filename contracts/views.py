@@ -211,6 +211,7 @@ def _render_detail(
         "total_escrow": sum((m.escrow_balance for m in contract.milestones.all()), Decimal(0)),
         "can_act": can_act,
         "extensions": EXTENSION_TEMPLATES,
+        "activity": selectors.contract_activity(contract=contract),
     }
     return render(request, "contracts/detail.html", context, status=status)
 

@@ -222,3 +222,37 @@ class TestReleasingAfterTheAutoReleaseFellDue:
         assert "released to the freelancer automatically" in shown[0]
         assert reload(milestone).status == Milestone.Status.RELEASED
         assert books(contract)["freelancer earned"] == Decimal("500.00")
+
+
+class TestTheContractsOwnTimeline:
+    def test_the_contract_page_shows_every_step_with_who_took_it(self, client_user, freelancer):
+        contract = services.contract_create(
+            client=client_user, freelancer=freelancer, title="Site", currency="USD", now=START
+        )
+        milestone = submitted(contract, now=START)
+        services.milestone_release(
+            milestone=milestone, actor=contract.client, amount="100.00", now=START
+        )
+
+        page = browser_for(contract.freelancer).get(f"/contracts/{contract.pk}/")
+
+        kinds = [event.kind for event in page.context["activity"]]
+        assert kinds == [
+            ContractEvent.Kind.CONTRACT_CREATED,
+            ContractEvent.Kind.MILESTONE_ADDED,
+            ContractEvent.Kind.MILESTONE_FUNDED,
+            ContractEvent.Kind.WORK_SUBMITTED,
+            ContractEvent.Kind.PAYMENT_RELEASED,
+        ]
+        html = page.content.decode()
+        assert "Payment released" in html
+        assert f"{contract.client} released 100.00 USD" in html
+
+    def test_a_release_by_the_deadline_is_the_systems(self, contract):
+        milestone = submitted(contract, now=START)
+
+        deadlines.enforce_deadlines(now=DUE)
+
+        event = ContractEvent.objects.get(kind=ContractEvent.Kind.AUTO_RELEASED)
+        assert (event.milestone_id, event.actor) == (milestone.pk, None)
+        assert event.amounts == {"released": "500.00"}

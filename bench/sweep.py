@@ -24,6 +24,8 @@ Celery's in-memory broker: no server, nothing consumes them).
 the figures); ``BENCH_DUE`` and ``BENCH_NOT_DUE`` change the row counts. The script exits 0
 whether or not the targets are met, and ends with four lines for scripts to read:
 ``sweep_per_s``, ``pgbench_tps``, ``sweep_vs_pgbench`` and ``size_ratio``.
+
+It is one script, read and run top to bottom, so it stays in one module.
 """
 
 from __future__ import annotations

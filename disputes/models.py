@@ -5,7 +5,11 @@ opens a ``RefundRequest`` for it. The freelancer accepts it, or files a ``Disput
 submitted) before ``RefundRequest.response_due_at``; silence refunds the client. The client then
 accepts or declines a submitted dispute before ``Dispute.response_due_at``; silence releases the
 disputed amount. A decline sends the dispute to mediation (the ``mediation`` app goes on from
-there). Every state change appends a ``TimelineEvent`` in the same transaction.
+there). Every state change is an action of the model's table (``lifecycle``, see
+``core.actions``) and appends a ``TimelineEvent`` in the same transaction.
+
+The module is longer than most on purpose: each stateful model keeps its table of named actions
+beside it (three of them here), so a rule is read where the model is.
 """
 
 from __future__ import annotations

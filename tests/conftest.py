@@ -2,6 +2,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from . import kit
 from .factories import ContractFactory, UserFactory
 
 
@@ -66,3 +67,55 @@ def stranger(db):
 @pytest.fixture
 def contract(client_user, freelancer):
     return ContractFactory(client=client_user, freelancer=freelancer)
+
+
+# --- Staff everyone's tests meet, under the names their assertions use ----------------------------
+
+
+@pytest.fixture
+def agent(db):
+    return kit.agent("mia-agent")
+
+
+@pytest.fixture
+def arbitrator(db):
+    return kit.arbitrator("art-arbitrator")
+
+
+@pytest.fixture
+def staff(db):
+    # Roles are groups: staff read what their roles need.
+    return kit.staff_in_every_role("stella-staff")
+
+
+# --- API clients of each of them ------------------------------------------------------------------
+
+
+@pytest.fixture
+def as_client(client_user):
+    return kit.api_as(client_user)
+
+
+@pytest.fixture
+def as_freelancer(freelancer):
+    return kit.api_as(freelancer)
+
+
+@pytest.fixture
+def as_stranger(stranger):
+    return kit.api_as(stranger)
+
+
+@pytest.fixture
+def as_agent(agent):
+    return kit.api_as(agent)
+
+
+@pytest.fixture
+def as_arbitrator(arbitrator):
+    return kit.api_as(arbitrator)
+
+
+@pytest.fixture
+def as_staff(staff):
+    return kit.api_as(staff)

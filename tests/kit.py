@@ -16,6 +16,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Role, User
+from accounts.services import user_suspend
 from contracts.models import Account, LedgerTransaction, Milestone
 from tests.factories import (  # noqa: F401  (re-exported: the kit is the one place to import)
     PASSWORD,
@@ -60,6 +61,23 @@ def followed_messages(browser: Client, response) -> list[str]:
     return shown_messages(browser.get(response["Location"]))
 
 
+def url(dispute, action: str = "") -> str:
+    """The API address of ``dispute``, or of one of its actions (``"award/"``)."""
+    return f"/api/v1/disputes/{dispute.pk}/{action}"
+
+
+def utc(moment) -> str:
+    """``moment`` as the API writes it: ISO 8601 in UTC, with a ``Z``."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def balances(api: APIClient) -> dict[str, str]:
+    """The caller's balances as the API lists them: account name to balance."""
+    return {
+        row["account"]: row["balance"] for row in api.get("/api/v1/balances/").json()["results"]
+    }
+
+
 # --- Errors -------------------------------------------------------------------------------------
 
 
@@ -95,6 +113,17 @@ def staff_in_every_role(username: str | None = None) -> User:
     for role in Role:
         grant(user, role)
     return user
+
+
+def suspend(user: User, *, by: User | None = None, reason: str = "Ignored an award.") -> User:
+    """Staff (``by``, else a new support member) suspend ``user``'s account."""
+    return user_suspend(user=user, actor=by or support(), reason=reason, now=timezone.now())
+
+
+def suspended(user: User) -> APIClient:
+    """An API client of ``user`` once staff suspended the account."""
+    by = staff_member(Role.SUPPORT, "sue-support")
+    return api_as(suspend(user, by=by, reason="Ignored an award's obligations."))
 
 
 def grant(user: User, role: Role, *, is_staff: bool = True) -> User:
@@ -186,8 +215,11 @@ def case(contract, by: User, *, now=None):
 # --- Books --------------------------------------------------------------------------------------
 
 
-def reload(milestone: Milestone) -> Milestone:
-    return Milestone.objects.select_related("escrow_account", "contract").get(pk=milestone.pk)
+def reload(row):
+    """``row`` as the database has it now (a milestone with its escrow account and contract)."""
+    if isinstance(row, Milestone):
+        return Milestone.objects.select_related("escrow_account", "contract").get(pk=row.pk)
+    return type(row).objects.get(pk=row.pk)
 
 
 def ledger_rows() -> int:
@@ -199,22 +231,31 @@ def balance(kind: str, user: User | None = None, currency: str = "USD") -> Decim
     return account.balance if account else Decimal("0.00")
 
 
-def books(contract) -> dict[str, Decimal]:
-    """Where the contract's money is, as a bookkeeper reads it."""
+def books(contract, *, fees: bool = False) -> dict[str, Decimal]:
+    """Where the contract's money is, as a bookkeeper reads it.
+
+    With ``fees``, also what the freelancer paid in (an arbitration fee) and the platform's fees.
+    """
     escrow = sum(
         (m.escrow_account.balance for m in contract.milestones.select_related("escrow_account")),
         Decimal(0),
     )
-    return {
+    books = {
         "client paid in": -balance(Account.Kind.FUNDING, contract.client, contract.currency),
         "client refunded": balance(Account.Kind.REFUNDS, contract.client, contract.currency),
         "freelancer earned": balance(Account.Kind.EARNINGS, contract.freelancer, contract.currency),
         "escrow": escrow,
     }
+    if fees:
+        books["freelancer paid in"] = -balance(
+            Account.Kind.FUNDING, contract.freelancer, contract.currency
+        )
+        books["platform fees"] = balance(Account.Kind.PLATFORM_FEES, None, contract.currency)
+    return books
 
 
-def pdf(name: str = "report.pdf") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, PDF_BYTES, content_type="application/pdf")
+def pdf(name: str = "report.pdf", content: bytes = PDF_BYTES) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="application/pdf")
 
 
 # --- Stages at one moment -----------------------------------------------------------------------

@@ -5,62 +5,31 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from contracts.models import Contract, LedgerTransaction, Milestone, Submission
-from tests.factories import ContractFactory, UserFactory, make_milestone
+from contracts.models import Contract, Milestone, Submission
+from tests import kit
+from tests.kit import (
+    ContractFactory,
+    UserFactory,
+    api_as,
+    assert_error,
+    ledger_rows,
+    make_milestone,
+)
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    # Throttle counters live in the cache, which outlives each test's database.
-    cache.clear()
-
-
-def api_as(user) -> APIClient:
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
-
-
-@pytest.fixture
-def as_client(client_user):
-    return api_as(client_user)
-
-
-@pytest.fixture
-def as_freelancer(freelancer):
-    return api_as(freelancer)
-
-
-@pytest.fixture
-def as_stranger(stranger):
-    return api_as(stranger)
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "fields"}
-    assert body["error"]["code"] == code
-    assert body["error"]["message"]
-    return body["error"]
-
-
-def ledger_rows() -> int:
-    return LedgerTransaction.objects.count()
+DELIVERED = b"%PDF-1.4 the delivered work"
 
 
 def pdf(name: str = "report.pdf") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, b"%PDF-1.4 the delivered work", content_type="application/pdf")
+    # The delivered work's bytes, whose size a test reads back.
+    return kit.pdf(name, DELIVERED)
 
 
 class TestBalances:

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from contracts import ledger
 from contracts.models import Account, Entry, LedgerRowImmutable, LedgerTransaction
-from tests.factories import make_milestone
+from tests.kit import make_milestone
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from contracts import services
 from contracts.models import Account, Entry, LedgerTransaction, Milestone
 from core.errors import DomainError
-from tests.factories import make_milestone
+from tests.kit import make_milestone
 
 pytestmark = pytest.mark.postgres
 

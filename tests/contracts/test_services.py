@@ -16,12 +16,13 @@ from contracts.models import (
     SubmissionFile,
 )
 from core.errors import IllegalTransition, InvalidInput
-from tests.factories import UserFactory, make_milestone
+from tests.kit import UserFactory, make_milestone
 
 pytestmark = pytest.mark.django_db
 
 
 def ledger_rows() -> tuple[int, int]:
+    # Entries too, unlike the kit's: a refused action writes neither transactions nor entries.
     return LedgerTransaction.objects.count(), Entry.objects.count()
 
 

@@ -5,34 +5,25 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
 from contracts import services
 from contracts.models import Contract, LedgerTransaction, Milestone, Submission, SubmissionFile
-from tests.factories import PASSWORD, ContractFactory, UserFactory, make_milestone
-from tests.kit import agent
+from tests.kit import (
+    PASSWORD,
+    PDF_BYTES,
+    ContractFactory,
+    UserFactory,
+    agent,
+    browser_for,
+    make_milestone,
+    reload,
+    shown_messages,
+)
 
 pytestmark = pytest.mark.django_db
-
-PDF_BYTES = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
-
-
-def browser_for(user: User) -> Client:
-    browser = Client()
-    browser.force_login(user)
-    return browser
-
-
-def shown_messages(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
-
-
-def reload(milestone: Milestone) -> Milestone:
-    return Milestone.objects.select_related("escrow_account").get(pk=milestone.pk)
 
 
 def upload(name: str, content: bytes, content_type: str = "application/octet-stream"):

@@ -10,17 +10,13 @@ from rest_framework.test import APIClient
 
 from accounts.models import Notification
 from accounts.services import Message, notifications_send
+from tests.kit import api_as
 
 pytestmark = pytest.mark.django_db
 
 
-def api_as(user) -> APIClient:
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
-
-
 def assert_error(response, status: int, code: str) -> None:
+    # Only the status and the code, not the kit's whole error shape.
     assert response.status_code == status, response.content
     assert response.json()["error"]["code"] == code
 

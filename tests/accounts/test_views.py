@@ -2,25 +2,15 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Notification, User
 from accounts.services import Message, notifications_send
+from tests.kit import browser_for, shown_messages
 
 pytestmark = pytest.mark.django_db
-
-
-def browser_for(user: User) -> Client:
-    browser = Client()
-    browser.force_login(user)
-    return browser
-
-
-def shown_messages(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
 
 
 def send(user: User, title: str, *, url: str = "/contracts/", minutes_ago: int = 0):

@@ -4,46 +4,21 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from contracts.models import LedgerTransaction
 from core.models import IdempotencyRecord
-from tests.factories import ContractFactory, UserFactory, make_milestone
+from tests.kit import (
+    ContractFactory,
+    UserFactory,
+    api_as,
+    assert_error,
+    ledger_rows,
+    make_milestone,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    cache.clear()
-
-
-def api_as(user) -> APIClient:
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
-
-
-@pytest.fixture
-def as_client(client_user):
-    return api_as(client_user)
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "fields"}
-    assert body["error"]["code"] == code
-    assert body["error"]["message"]
-    return body["error"]
-
-
-def ledger_rows() -> int:
-    return LedgerTransaction.objects.count()
 
 
 class TestErrorShape:

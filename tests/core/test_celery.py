@@ -12,7 +12,7 @@ from accounts.models import Notification
 from config import celery_app
 from core.tasks import enforce_deadlines
 from disputes.models import RefundRequest
-from tests.factories import end_contract
+from tests.kit import end_contract
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import Notification
 from core import deadlines
 from disputes.models import RefundRequest
-from tests.factories import ContractFactory, UserFactory, end_contract
+from tests.kit import ContractFactory, UserFactory, end_contract
 
 pytestmark = pytest.mark.django_db
 

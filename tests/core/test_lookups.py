@@ -1,7 +1,7 @@
 import pytest
 
 from accounts.models import User
-from tests.factories import UserFactory
+from tests.kit import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 from accounts.models import Notification
 from disputes import services
 from disputes.models import SupportCase
-from tests.factories import UserFactory, end_contract, file_dispute, make_milestone
+from tests.kit import UserFactory, end_contract, file_dispute, make_milestone
 
 pytestmark = pytest.mark.django_db
 

@@ -15,44 +15,22 @@ from contracts.models import Contract, LedgerTransaction, Milestone
 from core import deadlines
 from disputes import services
 from disputes.models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
-from tests.factories import ContractFactory, UserFactory, end_contract, file_dispute, make_milestone
-from tests.kit import staff_in_every_role
+from tests import kit
+from tests.kit import (
+    ContractFactory,
+    UserFactory,
+    api_as,
+    assert_error,
+    balances,
+    end_contract,
+    file_dispute,
+    ledger_rows,
+    make_milestone,
+)
 
 pytestmark = pytest.mark.django_db
 
 PDF = b"%PDF-1.4 the signed agreement"
-
-
-def api_as(user) -> APIClient:
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
-
-
-@pytest.fixture
-def staff(db):
-    # Roles are groups: staff read what their roles need.
-    return staff_in_every_role("stella-staff")
-
-
-@pytest.fixture
-def as_client(client_user):
-    return api_as(client_user)
-
-
-@pytest.fixture
-def as_freelancer(freelancer):
-    return api_as(freelancer)
-
-
-@pytest.fixture
-def as_stranger(stranger):
-    return api_as(stranger)
-
-
-@pytest.fixture
-def as_staff(staff):
-    return api_as(staff)
 
 
 @pytest.fixture
@@ -83,28 +61,9 @@ def start_draft(refund_request, **fields) -> Dispute:
     )
 
 
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "fields"}
-    assert body["error"]["code"] == code
-    assert body["error"]["message"]
-    return body["error"]
-
-
-def ledger_rows() -> int:
-    return LedgerTransaction.objects.count()
-
-
-def balances(api) -> dict[str, str]:
-    return {
-        row["account"]: row["balance"] for row in api.get("/api/v1/balances/").json()["results"]
-    }
-
-
 def pdf(name: str = "agreement.pdf", content: bytes = PDF) -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, content, content_type="application/pdf")
+    # The signed agreement, whose bytes the tests read back.
+    return kit.pdf(name, content)
 
 
 def raw_multipart(filename: str, content: bytes = PDF) -> dict:

@@ -13,7 +13,7 @@ from contracts.models import Milestone
 from core import deadlines
 from core.tasks import enforce_deadlines as enforce_deadlines_task
 from disputes.models import Dispute, RefundRequest, TimelineEvent
-from tests.factories import ContractFactory, end_contract, file_dispute, make_milestone
+from tests.kit import ContractFactory, end_contract, file_dispute, make_milestone
 
 pytestmark = pytest.mark.django_db
 

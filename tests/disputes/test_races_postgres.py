@@ -14,7 +14,7 @@ from core.errors import DomainError
 from disputes import services
 from disputes.models import Dispute, RefundRequest, TimelineEvent
 from tests.contracts.test_ledger_postgres import run_at_once
-from tests.factories import ContractFactory, end_contract, file_dispute
+from tests.kit import ContractFactory, end_contract, file_dispute
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -14,16 +14,13 @@ from core import deadlines
 from core.errors import DeadlinePassed, IllegalTransition, InvalidInput, NotAllowed
 from disputes import services
 from disputes.models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
-from tests.factories import end_contract, file_dispute, make_milestone
+from tests.kit import end_contract, file_dispute, make_milestone
+from tests.kit import ledger_rows as ledger_count
 
 pytestmark = pytest.mark.django_db
 
 START = timezone.datetime(2026, 6, 1, 8, 0, tzinfo=timezone.UTC)
 PDF = b"%PDF-1.4\nevidence"
-
-
-def ledger_count() -> int:
-    return LedgerTransaction.objects.count()
 
 
 def start_draft(request, **overrides):
@@ -486,7 +483,7 @@ class TestLapsedDraft:
 
 def test_support_staff_are_told_of_a_new_case(contract):
     from accounts.models import Role
-    from tests.factories import staff_member
+    from tests.kit import staff_member
 
     support = staff_member(Role.SUPPORT, "sue-support")
     milestone = make_milestone(contract, submitted=True)

@@ -11,36 +11,32 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import empty
 
-from accounts.models import User
 from contracts.models import Contract, LedgerTransaction, Milestone, private_storage
 from core import deadlines
 from disputes import services
 from disputes.models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
-from tests.factories import ContractFactory, end_contract, file_dispute, make_milestone
-from tests.kit import staff_in_every_role, support
+from tests.kit import (
+    PDF_BYTES,
+    ContractFactory,
+    browser_for,
+    end_contract,
+    file_dispute,
+    make_milestone,
+    reload,
+    shown_messages,
+    support,
+)
 
 pytestmark = pytest.mark.django_db
 
-PDF_BYTES = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 DISGUISED_EXE = b"MZ\x90\x00\x03\x00\x00\x00" + bytes(range(256))
 NOT_ALLOWED = "This file is not a PDF, PNG, JPEG, plain text or ZIP file."
 COMMENT = "Stopped answering after the second delivery."
-
-
-def browser_for(user: User) -> Client:
-    browser = Client()
-    browser.force_login(user)
-    return browser
-
-
-def shown_messages(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
 
 
 def upload(name: str = "proof.pdf", content: bytes = PDF_BYTES, content_type="application/pdf"):
@@ -50,10 +46,6 @@ def upload(name: str = "proof.pdf", content: bytes = PDF_BYTES, content_type="ap
 def stored_evidence_files(settings) -> list:
     folder = settings.PRIVATE_MEDIA_ROOT / "evidence"
     return list(folder.iterdir()) if folder.exists() else []
-
-
-def reload(obj):
-    return type(obj).objects.get(pk=obj.pk)
 
 
 def start_draft(refund: RefundRequest, **fields) -> Dispute:
@@ -100,12 +92,6 @@ def draft(refund) -> Dispute:
 def dispute(refund) -> Dispute:
     """A submitted dispute of D = 250 with one file, waiting for the client."""
     return file_dispute(refund, amount="250.00", evidence=[upload("delivery.pdf")])
-
-
-@pytest.fixture
-def staff(db) -> User:
-    # Roles are groups: staff read what their roles need.
-    return staff_in_every_role("stella-staff")
 
 
 # --- Ending a contract --------------------------------------------------------------------------

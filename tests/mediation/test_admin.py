@@ -15,7 +15,7 @@ from disputes import services as disputes
 from disputes.models import Dispute, TimelineEvent
 from mediation import services
 from mediation.models import Resolution
-from tests.factories import (
+from tests.kit import (
     ContractFactory,
     UserFactory,
     end_contract,
@@ -51,11 +51,6 @@ def in_mediation(contract=None, *, declined_at, evidence=()):
 
 def html(response) -> str:
     return response.content.decode()
-
-
-@pytest.fixture
-def agent(db):
-    return staff_member(Role.MEDIATION_AGENT, "mia-agent")
 
 
 @pytest.fixture

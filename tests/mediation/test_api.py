@@ -8,66 +8,27 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.models import Role
-from accounts.services import user_suspend
-from contracts.models import LedgerTransaction, Milestone
+from contracts.models import Milestone
 from disputes.models import Dispute, TimelineEvent
 from mediation import services
 from mediation.models import Resolution
-from tests.factories import ContractFactory, declined_dispute, end_contract, staff_member
+from tests.kit import (
+    ContractFactory,
+    assert_error,
+    balances,
+    declined_dispute,
+    end_contract,
+    ledger_rows,
+    suspended,
+    url,
+    utc,
+)
 
 pytestmark = pytest.mark.django_db
 
 
-def api_as(user) -> APIClient:
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "fields"}
-    assert body["error"]["code"] == code
-    assert body["error"]["message"]
-    return body["error"]
-
-
-def utc(moment) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def ledger_rows() -> int:
-    return LedgerTransaction.objects.count()
-
-
-def balances(api) -> dict[str, str]:
-    return {
-        row["account"]: row["balance"] for row in api.get("/api/v1/balances/").json()["results"]
-    }
-
-
-def suspended(user) -> APIClient:
-    """An API client of ``user`` once staff suspended the account."""
-    admin = staff_member(Role.SUPPORT, "sue-support")
-    reason = "Ignored an award's obligations."
-    return api_as(user_suspend(user=user, actor=admin, reason=reason, now=timezone.now()))
-
-
 def split(to_freelancer="180.00", to_client="120.00", rationale="Four of five pages met it."):
     return {"to_freelancer": to_freelancer, "to_client": to_client, "rationale": rationale}
-
-
-@pytest.fixture
-def agent(db):
-    return staff_member(Role.MEDIATION_AGENT, "mia-agent")
-
-
-@pytest.fixture
-def arbitrator(db):
-    return staff_member(Role.ARBITRATOR, "art-arbitrator")
 
 
 @pytest.fixture
@@ -82,35 +43,6 @@ def proposed(dispute, agent):
     services.resolution_propose(dispute=dispute, agent=agent, **split(), now=timezone.now())
     dispute.refresh_from_db()
     return dispute
-
-
-@pytest.fixture
-def as_agent(agent):
-    return api_as(agent)
-
-
-@pytest.fixture
-def as_arbitrator(arbitrator):
-    return api_as(arbitrator)
-
-
-@pytest.fixture
-def as_client(client_user):
-    return api_as(client_user)
-
-
-@pytest.fixture
-def as_freelancer(freelancer):
-    return api_as(freelancer)
-
-
-@pytest.fixture
-def as_stranger(stranger):
-    return api_as(stranger)
-
-
-def url(dispute, action: str = "") -> str:
-    return f"/api/v1/disputes/{dispute.pk}/{action}"
 
 
 # --- Stories ------------------------------------------------------------------------------------
@@ -261,7 +193,7 @@ class TestResolutionPropose:
         assert Resolution.objects.count() == 1
 
     def test_refuses_a_dispute_not_yet_in_mediation(self, contract, as_agent):
-        from tests.factories import file_dispute
+        from tests.kit import file_dispute
 
         awaiting = file_dispute(end_contract(ContractFactory(client=contract.client)))
 

@@ -9,37 +9,26 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role, User
-from accounts.services import user_suspend
+from accounts.models import User
 from core import deadlines
 from disputes.models import Dispute
 from mediation import services
 from mediation.models import Resolution
-from tests.factories import declined_dispute, staff_member
-from tests.kit import support
+from tests.kit import (
+    browser_for,
+    declined_dispute,
+    reload,
+    shown_messages,
+    suspend,
+)
 
 pytestmark = pytest.mark.django_db
 
 RATIONALE = "Four of the five pages were delivered; the fifth was late."
 REJECT_WARNING = "Rejecting leads to a <strong>Notice of Non-Resolution</strong>; the money stays"
-
-
-def browser_for(user: User) -> Client:
-    browser = Client()
-    browser.force_login(user)
-    return browser
-
-
-def shown_messages(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
-
-
-def reload(obj):
-    return type(obj).objects.get(pk=obj.pk)
 
 
 def accept_url(dispute: Dispute) -> str:
@@ -48,11 +37,6 @@ def accept_url(dispute: Dispute) -> str:
 
 def reject_url(dispute: Dispute) -> str:
     return reverse("resolution:reject", args=[dispute.pk])
-
-
-@pytest.fixture
-def agent(db) -> User:
-    return staff_member(Role.MEDIATION_AGENT, "mia-agent")
 
 
 @pytest.fixture
@@ -76,10 +60,6 @@ def dispute(in_mediation, agent) -> Dispute:
 
 def answer(dispute: Dispute, party: User, *, accept: bool = True) -> None:
     services.resolution_answer(dispute=dispute, actor=party, accept=accept, now=timezone.now())
-
-
-def suspend(user: User) -> None:
-    user_suspend(user=user, actor=support(), reason="Ignored an award.", now=timezone.now())
 
 
 class TestResolutionPanel:

@@ -13,17 +13,12 @@ from disputes import services as disputes
 from disputes.models import Dispute, TimelineEvent
 from mediation import services
 from mediation.models import Resolution
-from tests.factories import declined_dispute, end_contract, file_dispute, staff_member
+from tests.kit import declined_dispute, end_contract, file_dispute, staff_member
 
 pytestmark = pytest.mark.django_db
 
 START = timezone.datetime(2026, 10, 5, 9, 0, tzinfo=timezone.UTC)
 MICROSECOND = timedelta(microseconds=1)
-
-
-@pytest.fixture
-def agent(db):
-    return staff_member(Role.MEDIATION_AGENT, "mia-agent")
 
 
 @pytest.fixture

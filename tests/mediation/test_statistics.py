@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import Role
 from disputes import services as disputes
 from mediation import selectors, services
-from tests.factories import (
+from tests.kit import (
     ContractFactory,
     UserFactory,
     declined_dispute,

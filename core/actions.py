@@ -19,12 +19,13 @@ the action, never in a view or a serializer.
 3. appends the timeline events through the lifecycle's timeline writer, and records the
    notifications — all in the caller's transaction, so a rollback leaves no trace.
 
-*A deadline decides, even before the sweep.* When a person acts on a row whose ``before``
-deadline has passed, :meth:`Lifecycle.check` applies that deadline's own action to the row first
-(the refund, the release, the notice the sweep would have made) and raises
-:class:`DeadlineSettled`. Services run in :func:`service` (or :func:`atomic`), which commits what
-the deadline did before the refusal leaves, so the person's late click gets a 409 and the row
-the outcome its deadline gives, exactly as if the sweep had run on time.
+*A deadline decides, even before the sweep.* Before a person acts, :meth:`Lifecycle.check`
+applies whatever the row's own passed deadlines did (the refund, the release, the notice the
+sweep would have made), so a late sweep never changes a person's outcome. When the deadline
+applied is the one the action had to come before, it raises :class:`DeadlineSettled`. Services
+run in :func:`service` (or :func:`atomic`), which commits what the deadline did before the
+refusal leaves, so the person's late click gets a 409 and the row the outcome its deadline
+gives, exactly as if the sweep had run on time.
 """
 
 from __future__ import annotations
@@ -271,6 +272,7 @@ class Lifecycle:
             actor = Actor.SYSTEM
         else:
             actor = self.actor_of(action, row, user)
+            _catch_up(action, row, now)
         self._check_state(action, row)
         if action.before and user is not None:
             _check_before(action, row, now)
@@ -324,20 +326,38 @@ def _deadline_of(action: Action, row):
     return deadlines.kind(action.before, deadline_row), deadline_row
 
 
-def _check_before(action: Action, row, now: datetime) -> None:
+def _catch_up(action: Action, row, now: datetime) -> None:
+    """Before a person acts, apply what the row's own passed deadlines did, as the sweep would
+    have on time (``core.deadlines.catch_up``).
+
+    The person then acts on the row as it stands: a late sweep changes nothing for them. When
+    the deadline applied is the one this action had to come before, the action is refused.
+    """
     from . import deadlines
 
+    pending, pending_row = _deadline_of(action, row) if action.before else (None, None)
+    due = pending.due_at(pending_row) if pending is not None else None
+    applied = deadlines.catch_up(row, now=now)
+    if pending is not None and pending.name in applied:
+        raise DeadlineSettled(f"{_late(action, due)} {pending.settled_text}".strip())
+
+
+def _late(action: Action, due: datetime) -> str:
+    from . import deadlines
+
+    if action.late:
+        return action.late.format(when=deadlines.when(due))
+    return f"The deadline to {action.label or 'do this'} passed on {deadlines.when(due)}."
+
+
+def _check_before(action: Action, row, now: datetime) -> None:
     kind, deadline_row = _deadline_of(action, row)
     due = kind.due_at(deadline_row) if kind is not None else None
     if due is None or now < due:
         return
-    if action.late:
-        message = action.late.format(when=deadlines.when(due))
-    else:
-        message = f"The deadline to {action.label or 'do this'} passed on {deadlines.when(due)}."
     if kind.settle(deadline_row, now=now):
-        raise DeadlineSettled(f"{message} {kind.settled_text}".strip())
-    raise DeadlinePassed(message)
+        raise DeadlineSettled(f"{_late(action, due)} {kind.settled_text}".strip())
+    raise DeadlinePassed(_late(action, due))
 
 
 def holds_role(user, actor: Actor) -> bool:

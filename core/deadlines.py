@@ -208,6 +208,33 @@ def kinds_for(model: type[Model]) -> list[DeadlineKind]:
     return [k for k in declared() if k.model.lower() == label]
 
 
+def catch_up(row, *, now: datetime, limit: int = 5) -> list[str]:
+    """Apply, in turn, each deadline of ``row`` (locked) that has passed; return their names.
+
+    What a sweep that ran on time would have done: a resolution's deadline issues the notice
+    (its arbitration window dated from that deadline), and if that window has passed as well,
+    it closes too. The row is read again after each.
+    """
+    applied: list[str] = []
+    for _ in range(limit):
+        due_kind = next(
+            (
+                k
+                for k in kinds_for(type(row))
+                if k.apply is not None
+                and k.applies_to(row)
+                and (due := k.due_at(row)) is not None
+                and now >= due
+            ),
+            None,
+        )
+        if due_kind is None or not due_kind.settle(row, now=now):
+            break
+        applied.append(due_kind.name)
+        row.refresh_from_db()
+    return applied
+
+
 def describe(name: str) -> DeadlineKind | None:
     """The declaration of the kind ``name`` (the one that enforces it, where several show it)."""
     named = [k for k in declared() if k.name == name]
@@ -236,6 +263,7 @@ from .sweeps import (  # noqa: E402
 __all__ = [
     "Deadline",
     "DeadlineKind",
+    "catch_up",
     "claim",
     "current",
     "declare",

@@ -12,8 +12,8 @@ from arbitration import services
 from arbitration.models import ArbitrationCase, Award, EvidenceRequest
 from disputes import services as disputes
 from disputes.models import Dispute, TimelineEvent
-from mediation import services as mediation
-from tests.factories import ContractFactory, UserFactory, declined_dispute, staff_member
+from tests import kit
+from tests.kit import ContractFactory, UserFactory, declined_dispute, staff_member
 
 pytestmark = pytest.mark.django_db
 
@@ -32,37 +32,13 @@ def html(response) -> str:
 
 def in_arbitration(contract=None, *, at, agent):
     """Declined, resolution rejected by the client, both fees paid at ``at``: a case is open."""
-    contract = contract or ContractFactory()
-    dispute = declined_dispute(contract, now=at)
-    mediation.resolution_propose(
-        dispute=dispute,
-        agent=agent,
-        to_freelancer="150.00",
-        to_client="150.00",
-        rationale="Half each.",
-        now=at,
-    )
-    mediation.resolution_answer(dispute=dispute, actor=contract.client, accept=False, now=at)
-    for party in (contract.freelancer, contract.client):
-        services.arbitration_fee_pay(dispute=dispute, actor=party, now=at)
-    dispute.refresh_from_db()
-    return dispute
+    return kit.case(contract or ContractFactory(), agent, now=at)
 
 
 @pytest.fixture(autouse=True)
 def _fee(settings):
     settings.ARBITRATION_FEE_FIXED = "50.00"
     settings.ARBITRATION_FEE_PERCENT = "0"
-
-
-@pytest.fixture
-def agent(db):
-    return staff_member(Role.MEDIATION_AGENT, "mia-agent")
-
-
-@pytest.fixture
-def arbitrator(db):
-    return staff_member(Role.ARBITRATOR, "art-arbitrator")
 
 
 @pytest.fixture

@@ -11,22 +11,29 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.models import Role
-from accounts.services import user_suspend
 from arbitration import services
 from arbitration.models import ArbitrationCase, ArbitrationFee, Award, EvidenceRequest
-from contracts.models import LedgerTransaction, Milestone
+from contracts.models import Milestone
 from core import deadlines
 from disputes import services as dispute_services
 from disputes.models import Dispute, Evidence, TimelineEvent
 from mediation import services as mediation
-from tests.factories import (
+from tests import kit
+from tests.kit import (
     ContractFactory,
+    api_as,
+    assert_error,
+    balances,
     declined_dispute,
     end_contract,
     file_dispute,
-    staff_member,
+    ledger_rows,
+    suspended,
+    url,
+    utc,
 )
+from tests.kit import case as open_case
+from tests.kit import window as open_window
 
 pytestmark = pytest.mark.django_db
 
@@ -39,49 +46,9 @@ def _fee(settings):
     settings.ARBITRATION_FEE_PERCENT = "0"
 
 
-def api_as(user) -> APIClient:
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "fields"}
-    assert body["error"]["code"] == code
-    assert body["error"]["message"]
-    return body["error"]
-
-
-def utc(moment) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def ledger_rows() -> int:
-    return LedgerTransaction.objects.count()
-
-
-def balances(api) -> dict[str, str]:
-    return {
-        row["account"]: row["balance"] for row in api.get("/api/v1/balances/").json()["results"]
-    }
-
-
-def suspended(user) -> APIClient:
-    """An API client of ``user`` once staff suspended the account."""
-    admin = staff_member(Role.SUPPORT, "sue-support")
-    reason = "Ignored an award's obligations."
-    return api_as(user_suspend(user=user, actor=admin, reason=reason, now=timezone.now()))
-
-
 def pdf(name: str = "delivery-log.pdf") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, PDF, content_type="application/pdf")
-
-
-def url(dispute, action: str = "") -> str:
-    return f"/api/v1/disputes/{dispute.pk}/{action}"
+    # The delivery log, under its own name.
+    return kit.pdf(name, PDF)
 
 
 def award_body(to_freelancer="180.00", to_client="120.00", reasons="Four pages met the brief."):
@@ -96,42 +63,6 @@ def evidence_request_body(party="client", days=3, message="Send the signed chang
 # --- Building disputes in each stage, through the services --------------------------------------
 
 
-def open_window(contract, agent, *, now=None):
-    """Declined, a 150/150 resolution proposed and rejected by the client: the window is open."""
-    now = now or timezone.now()
-    dispute = declined_dispute(contract, now=now)
-    mediation.resolution_propose(
-        dispute=dispute,
-        agent=agent,
-        to_freelancer="150.00",
-        to_client="150.00",
-        rationale="Half each.",
-        now=now,
-    )
-    mediation.resolution_answer(dispute=dispute, actor=contract.client, accept=False, now=now)
-    dispute.refresh_from_db()
-    return dispute
-
-
-def open_case(contract, agent, *, now=None):
-    now = now or timezone.now()
-    dispute = open_window(contract, agent, now=now)
-    for party in (contract.freelancer, contract.client):
-        services.arbitration_fee_pay(dispute=dispute, actor=party, now=now)
-    dispute.refresh_from_db()
-    return dispute
-
-
-@pytest.fixture
-def agent(db):
-    return staff_member(Role.MEDIATION_AGENT, "mia-agent")
-
-
-@pytest.fixture
-def arbitrator(db):
-    return staff_member(Role.ARBITRATOR, "art-arbitrator")
-
-
 @pytest.fixture
 def window(contract, agent):
     return open_window(contract, agent)
@@ -140,31 +71,6 @@ def window(contract, agent):
 @pytest.fixture
 def case(contract, agent):
     return open_case(contract, agent)
-
-
-@pytest.fixture
-def as_agent(agent):
-    return api_as(agent)
-
-
-@pytest.fixture
-def as_arbitrator(arbitrator):
-    return api_as(arbitrator)
-
-
-@pytest.fixture
-def as_client(client_user):
-    return api_as(client_user)
-
-
-@pytest.fixture
-def as_freelancer(freelancer):
-    return api_as(freelancer)
-
-
-@pytest.fixture
-def as_stranger(stranger):
-    return api_as(stranger)
 
 
 # --- Stories ------------------------------------------------------------------------------------

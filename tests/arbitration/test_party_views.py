@@ -13,14 +13,12 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import empty
 
-from accounts.models import Role, User
-from accounts.services import user_suspend
+from accounts.models import User
 from arbitration import services
 from arbitration.models import ArbitrationFee, EvidenceRequest
 from contracts.models import LedgerTransaction, private_storage
@@ -28,28 +26,20 @@ from core import deadlines
 from disputes import services as disputes
 from disputes.models import Dispute, Evidence
 from mediation import services as mediation
-from tests.factories import declined_dispute, staff_member
-from tests.kit import support
+from tests import kit
+from tests.kit import (
+    PDF_BYTES,
+    browser_for,
+    declined_dispute,
+    reload,
+    shown_messages,
+    suspend,
+)
 
 pytestmark = pytest.mark.django_db
 
-PDF_BYTES = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 DISGUISED_EXE = b"MZ\x90\x00\x03\x00\x00\x00" + bytes(range(256))
 NOT_ALLOWED = "This file is not a PDF, PNG, JPEG, plain text or ZIP file."
-
-
-def browser_for(user: User) -> Client:
-    browser = Client()
-    browser.force_login(user)
-    return browser
-
-
-def shown_messages(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
-
-
-def reload(obj):
-    return type(obj).objects.get(pk=obj.pk)
 
 
 def upload(name: str = "chat-log.pdf", content: bytes = PDF_BYTES):
@@ -62,10 +52,6 @@ def pay_url(dispute: Dispute) -> str:
 
 def upload_url(dispute: Dispute) -> str:
     return reverse("arbitration:evidence-upload", args=[dispute.pk])
-
-
-def suspend(user: User) -> None:
-    user_suspend(user=user, actor=support(), reason="Ignored an award.", now=timezone.now())
 
 
 def pay(dispute: Dispute, party: User) -> ArbitrationFee:
@@ -93,30 +79,9 @@ def _fee_and_storage(settings, _fast_and_private):
 
 
 @pytest.fixture
-def agent(db) -> User:
-    return staff_member(Role.MEDIATION_AGENT, "mia-agent")
-
-
-@pytest.fixture
-def arbitrator(db) -> User:
-    return staff_member(Role.ARBITRATOR, "art-arbitrator")
-
-
-@pytest.fixture
 def window(contract, agent) -> Dispute:
     """The client rejected the proposed resolution: the arbitration window is open."""
-    dispute = declined_dispute(contract)
-    now = timezone.now()
-    mediation.resolution_propose(
-        dispute=dispute,
-        agent=agent,
-        to_freelancer="150.00",
-        to_client="150.00",
-        rationale="Half each.",
-        now=now,
-    )
-    mediation.resolution_answer(dispute=dispute, actor=contract.client, accept=False, now=now)
-    return reload(dispute)
+    return kit.window(contract, agent)
 
 
 @pytest.fixture
@@ -542,7 +507,7 @@ class TestContractHistoryQueries:
     def test_stay_the_same_with_1_or_4_contracts_in_each_later_stage(
         self, agent, arbitrator, client_user, freelancer
     ):
-        from tests.factories import ContractFactory
+        from tests.kit import ContractFactory
 
         def add(count):
             for _ in range(count):

@@ -17,7 +17,7 @@ from disputes.models import Dispute
 from mediation import services as mediation
 from mediation.models import Resolution
 from tests.contracts.test_ledger_postgres import run_at_once
-from tests.factories import ContractFactory, declined_dispute, staff_member
+from tests.kit import ContractFactory, declined_dispute, staff_member
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -15,7 +15,8 @@ from core.errors import DeadlinePassed, InvalidInput, NotAllowed
 from disputes import services as disputes
 from disputes.models import Dispute, Evidence
 from mediation import services as mediation
-from tests.factories import declined_dispute, end_contract, file_dispute, staff_member
+from tests import kit
+from tests.kit import end_contract, file_dispute, staff_member
 
 pytestmark = pytest.mark.django_db
 
@@ -30,30 +31,9 @@ def _fee(settings):
 
 
 @pytest.fixture
-def agent(db):
-    return staff_member(Role.MEDIATION_AGENT, "mia-agent")
-
-
-@pytest.fixture
-def arbitrator(db):
-    return staff_member(Role.ARBITRATOR, "art-arbitrator")
-
-
-@pytest.fixture
 def window(contract, agent):
     """A dispute whose resolution the client rejected: the arbitration window is open."""
-    dispute = declined_dispute(contract, now=START)
-    mediation.resolution_propose(
-        dispute=dispute,
-        agent=agent,
-        to_freelancer="150.00",
-        to_client="150.00",
-        rationale="Half each.",
-        now=START,
-    )
-    mediation.resolution_answer(dispute=dispute, actor=contract.client, accept=False, now=START)
-    dispute.refresh_from_db()
-    return dispute
+    return kit.window(contract, agent, now=START)
 
 
 @pytest.fixture

@@ -11,29 +11,16 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
-from contracts.models import Account, Milestone
+from contracts.models import Milestone
 from core import deadlines
 from disputes import services
 from disputes.models import Dispute, RefundRequest
-from tests.factories import end_contract, file_dispute
+from tests.kit import books as balances
+from tests.kit import end_contract, file_dispute
 
 pytestmark = pytest.mark.django_db
 
 START = timezone.datetime(2026, 3, 2, 9, 0, tzinfo=timezone.UTC)
-
-
-def balances(contract) -> dict[str, Decimal]:
-    def of(user, kind):
-        account = Account.objects.filter(owner=user, kind=kind).first()
-        return account.balance if account else Decimal("0.00")
-
-    milestone = contract.milestones.select_related("escrow_account").get()
-    return {
-        "client paid in": -of(contract.client, Account.Kind.FUNDING),
-        "client refunded": of(contract.client, Account.Kind.REFUNDS),
-        "freelancer earned": of(contract.freelancer, Account.Kind.EARNINGS),
-        "escrow": milestone.escrow_account.balance,
-    }
 
 
 def assert_ledger_clean():
@@ -170,7 +157,7 @@ class TestEndedContract:
 
 class TestActiveContract:
     def test_submitted_work_is_released_14_days_after_submission(self, contract):
-        from tests.factories import make_milestone
+        from tests.kit import make_milestone
 
         with time_machine.travel(START, tick=False):
             milestone = make_milestone(contract, amount="500.00", submitted=True)

@@ -12,13 +12,12 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from accounts.models import Role
 from arbitration import services as arbitration
-from contracts.models import Account
 from core import deadlines
 from disputes.models import Dispute
 from mediation import services as mediation
-from tests.factories import declined_dispute, staff_member
+from tests import kit
+from tests.kit import declined_dispute
 
 pytestmark = pytest.mark.django_db
 
@@ -33,34 +32,13 @@ def _fee(settings):
 
 
 @pytest.fixture
-def agent(db):
-    return staff_member(Role.MEDIATION_AGENT, "mia-agent")
-
-
-@pytest.fixture
-def arbitrator(db):
-    return staff_member(Role.ARBITRATOR, "art-arbitrator")
-
-
-@pytest.fixture
 def dispute(contract):
     return declined_dispute(contract, now=START)
 
 
 def books(contract) -> dict[str, Decimal]:
-    def of(kind, user=None):
-        account = Account.objects.filter(kind=kind, owner=user).first()
-        return account.balance if account else Decimal("0.00")
-
-    milestone = contract.milestones.select_related("escrow_account").get()
-    return {
-        "client paid in": -of(Account.Kind.FUNDING, contract.client),
-        "client refunded": of(Account.Kind.REFUNDS, contract.client),
-        "freelancer paid in": -of(Account.Kind.FUNDING, contract.freelancer),
-        "freelancer earned": of(Account.Kind.EARNINGS, contract.freelancer),
-        "escrow": milestone.escrow_account.balance,
-        "platform fees": of(Account.Kind.PLATFORM_FEES),
-    }
+    # With the arbitration fees: what the freelancer paid in and the platform's fees.
+    return kit.books(contract, fees=True)
 
 
 def propose(dispute, agent, to_freelancer="180.00", to_client="120.00", at=START + HOUR):

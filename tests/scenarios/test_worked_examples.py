@@ -9,12 +9,13 @@ from django.utils import timezone
 
 from contracts import services
 from contracts.models import Account, Entry, LedgerTransaction, Milestone
-from tests.factories import make_milestone
+from tests import kit
+from tests.kit import make_milestone
 
 
 def balance(user, kind, currency="USD") -> Decimal:
-    account = Account.objects.filter(owner=user, kind=kind, currency=currency).first()
-    return account.balance if account else Decimal("0.00")
+    # The kit's, with the owner first, as these stories read.
+    return kit.balance(kind, user, currency)
 
 
 def assert_every_transaction_sums_to_zero():

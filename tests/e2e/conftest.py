@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.kit import ContractFactory, UserFactory
+
 CHROMIUM_PATH = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 HERE = Path(__file__).resolve().parent
@@ -57,3 +59,12 @@ def log_in(page, username: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/contracts/")
+
+
+def make_contract():
+    """Carol's "Website redesign" contract with Frank: the people the browser stories log in as."""
+    return ContractFactory(
+        client=UserFactory(username="carol"),
+        freelancer=UserFactory(username="frank"),
+        title="Website redesign",
+    )

@@ -1,7 +1,7 @@
 from playwright.sync_api import expect
 
 from accounts.models import Role
-from tests.factories import PASSWORD, ContractFactory, UserFactory, declined_dispute, staff_member
+from tests.kit import PASSWORD, ContractFactory, UserFactory, declined_dispute, staff_member
 
 
 def log_in_to_the_admin(page, username: str, password: str) -> None:

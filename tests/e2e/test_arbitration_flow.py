@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from accounts.models import Role
 from contracts.models import Account
 from disputes.models import Dispute
-from tests.factories import PASSWORD, ContractFactory, UserFactory, declined_dispute, staff_member
+from tests.kit import PASSWORD, ContractFactory, UserFactory, declined_dispute, staff_member
 
 from .conftest import log_in
 

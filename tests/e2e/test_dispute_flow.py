@@ -3,19 +3,11 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.factories import PASSWORD, ContractFactory, UserFactory, end_contract, make_milestone
+from tests.kit import PASSWORD, end_contract, make_milestone
 
-from .conftest import log_in
+from .conftest import log_in, make_contract
 
 PDF = b"%PDF-1.4\n% delivery report\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
-
-
-def make_contract():
-    return ContractFactory(
-        client=UserFactory(username="carol"),
-        freelancer=UserFactory(username="frank"),
-        title="Website redesign",
-    )
 
 
 class TestFreelancerDisputesAndClientDeclines:

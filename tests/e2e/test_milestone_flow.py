@@ -2,17 +2,9 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.factories import PASSWORD, ContractFactory, UserFactory, make_milestone
+from tests.kit import PASSWORD, make_milestone
 
-from .conftest import log_in
-
-
-def make_contract():
-    return ContractFactory(
-        client=UserFactory(username="carol"),
-        freelancer=UserFactory(username="frank"),
-        title="Website redesign",
-    )
+from .conftest import log_in, make_contract
 
 
 class TestClientFundsAMilestone:

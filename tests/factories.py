@@ -79,22 +79,29 @@ def end_contract(contract: Contract, *, paid: str = "200.00", amount: str = "500
     return request
 
 
+def draft_dispute(request, *, amount: str = "250.00", now=None):
+    """Start a complete dispute of ``amount`` on ``request`` as its freelancer, not submitted."""
+    from disputes import services as dispute_services
+
+    return dispute_services.dispute_start(
+        refund_request=request,
+        actor=request.contract.freelancer,
+        feedback_rating=2,
+        feedback_comment="Stopped answering after the second delivery.",
+        reason="NON_PAYMENT",
+        description="The milestone asked for five pages; all five were delivered on time.",
+        amount=amount,
+        now=now or timezone.now(),
+    )
+
+
 def file_dispute(request, *, amount: str = "250.00", now=None, evidence=()):
     """File and submit a complete dispute on ``request`` as its freelancer."""
     from disputes import services as dispute_services
 
     now = now or timezone.now()
     freelancer = request.contract.freelancer
-    dispute = dispute_services.dispute_start(
-        refund_request=request,
-        actor=freelancer,
-        feedback_rating=2,
-        feedback_comment="Stopped answering after the second delivery.",
-        reason="NON_PAYMENT",
-        description="The milestone asked for five pages; all five were delivered on time.",
-        amount=amount,
-        now=now,
-    )
+    dispute = draft_dispute(request, amount=amount, now=now)
     for upload in evidence:
         dispute_services.evidence_add(dispute=dispute, actor=freelancer, file=upload, now=now)
     return dispute_services.dispute_submit(dispute=dispute, actor=freelancer, now=now)

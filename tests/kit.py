@@ -23,6 +23,7 @@ from tests.factories import (  # noqa: F401  (re-exported: the kit is the one pl
     ContractFactory,
     UserFactory,
     declined_dispute,
+    draft_dispute,
     end_contract,
     file_dispute,
     make_milestone,
@@ -30,6 +31,9 @@ from tests.factories import (  # noqa: F401  (re-exported: the kit is the one pl
 )
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+# A Windows program named like a PDF, and what an upload form answers to it.
+DISGUISED_EXE = b"MZ\x90\x00\x03\x00\x00\x00" + bytes(range(256))
+NOT_ALLOWED = "This file is not a PDF, PNG, JPEG, plain text or ZIP file."
 
 
 # --- Clients ------------------------------------------------------------------------------------
@@ -307,19 +311,7 @@ def refund_request(contract, *, paid: str = "200.00", amount: str = "500.00", no
 
 def draft(request, *, amount: str = "250.00", now=None):
     """A complete draft dispute of ``amount`` on ``request``, not submitted: its clock runs."""
-    from disputes import services as disputes
-
-    now = now or timezone.now()
-    return disputes.dispute_start(
-        refund_request=request,
-        actor=request.contract.freelancer,
-        feedback_rating=2,
-        feedback_comment="Stopped answering after the second delivery.",
-        reason="NON_PAYMENT",
-        description="The milestone asked for five pages; all five were delivered on time.",
-        amount=amount,
-        now=now,
-    )
+    return draft_dispute(request, amount=amount, now=now)
 
 
 def dispute_at(stage: str, contract, *, agent=None, arbitrator=None, now=None):

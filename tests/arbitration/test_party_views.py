@@ -28,6 +28,8 @@ from disputes.models import Dispute, Evidence
 from mediation import services as mediation
 from tests import kit
 from tests.kit import (
+    DISGUISED_EXE,
+    NOT_ALLOWED,
     PDF_BYTES,
     browser_for,
     declined_dispute,
@@ -37,9 +39,6 @@ from tests.kit import (
 )
 
 pytestmark = pytest.mark.django_db
-
-DISGUISED_EXE = b"MZ\x90\x00\x03\x00\x00\x00" + bytes(range(256))
-NOT_ALLOWED = "This file is not a PDF, PNG, JPEG, plain text or ZIP file."
 
 
 def upload(name: str = "chat-log.pdf", content: bytes = PDF_BYTES):

@@ -21,6 +21,8 @@ from core import deadlines
 from disputes import services
 from disputes.models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
 from tests.kit import (
+    DISGUISED_EXE,
+    NOT_ALLOWED,
     PDF_BYTES,
     ContractFactory,
     browser_for,
@@ -34,8 +36,6 @@ from tests.kit import (
 
 pytestmark = pytest.mark.django_db
 
-DISGUISED_EXE = b"MZ\x90\x00\x03\x00\x00\x00" + bytes(range(256))
-NOT_ALLOWED = "This file is not a PDF, PNG, JPEG, plain text or ZIP file."
 COMMENT = "Stopped answering after the second delivery."
 
 

@@ -4,6 +4,8 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.shortcuts import render
 from django.utils import timezone
 
+from core.errors import DomainError
+
 from . import services
 from .models import Role, User
 
@@ -31,16 +33,21 @@ class UserAdmin(BaseUserAdmin):
     def suspend(self, request, queryset):
         form = SuspendForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
+            done = 0
             for user in queryset.order_by("pk"):
-                services.user_suspend(
-                    user=user,
-                    actor=request.user,
-                    reason=form.cleaned_data["reason"],
-                    now=timezone.now(),
-                )
-            self.message_user(
-                request, f"Suspended {queryset.count()} account(s).", messages.SUCCESS
-            )
+                try:
+                    services.user_suspend(
+                        user=user,
+                        actor=request.user,
+                        reason=form.cleaned_data["reason"],
+                        now=timezone.now(),
+                    )
+                except DomainError as error:
+                    self.message_user(request, f"{user}: {error.message}", messages.ERROR)
+                else:
+                    done += 1
+            if done:
+                self.message_user(request, f"Suspended {done} account(s).", messages.SUCCESS)
             return None
         return render(
             request,
@@ -57,15 +64,28 @@ class UserAdmin(BaseUserAdmin):
 
     @admin.action(description="Reinstate the selected accounts")
     def reinstate(self, request, queryset):
+        done = 0
         for user in queryset.order_by("pk"):
-            services.user_reinstate(user=user, actor=request.user, now=timezone.now())
-        self.message_user(request, f"Reinstated {queryset.count()} account(s).", messages.SUCCESS)
+            try:
+                services.user_reinstate(user=user, actor=request.user, now=timezone.now())
+            except DomainError as error:
+                self.message_user(request, f"{user}: {error.message}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"Reinstated {done} account(s).", messages.SUCCESS)
 
-    @admin.action(description="Give the selected accounts a staff role")
+    def has_roles_permission(self, request):
+        """Only superusers give and take staff roles."""
+        return request.user.is_superuser
+
+    @admin.action(description="Give the selected accounts a staff role", permissions=["roles"])
     def grant_role(self, request, queryset):
         return self._role_action(request, queryset, revoke=False)
 
-    @admin.action(description="Take a staff role away from the selected accounts")
+    @admin.action(
+        description="Take a staff role away from the selected accounts", permissions=["roles"]
+    )
     def revoke_role(self, request, queryset):
         return self._role_action(request, queryset, revoke=True)
 

@@ -15,4 +15,5 @@ def grant_role_permissions(**kwargs) -> None:
             else:
                 permissions = permissions.filter(codename=codename)
             wanted.extend(permissions)
-        group.permissions.add(*wanted)
+        # The setting is the whole truth: a permission taken out of it is taken away.
+        group.permissions.set(wanted)

@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from core.actions import Actor, holds_role
-from core.errors import AccountSuspended, InvalidInput, NotAllowed
+from core.errors import AccountSuspended, ConflictOfInterest, InvalidInput, NotAllowed
 
 from .models import Notification, Role, User
 
@@ -96,11 +96,22 @@ def notifications_mark_all_read(*, user: User, now: datetime) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=now)
 
 
+# Whether ``actor`` deals with ``user`` as a party (a contract between them): higher apps, which
+# know what a contract is, register ``conflict(actor, user) -> bool`` here.
+SUSPENSION_CONFLICTS: list = []
+
+
 def _ensure_may_suspend(*, actor: User, user: User) -> None:
+    if actor.suspended_at is not None:
+        raise AccountSuspended()
     if not (holds_role(actor, Actor.SUPPORT) or holds_role(actor, Actor.ARBITRATOR)):
         raise NotAllowed("Only support staff and arbitrators suspend or reinstate accounts.")
     if actor.pk == user.pk:
         raise NotAllowed("Another staff member has to decide on your own account.")
+    if any(conflict(actor, user) for conflict in SUSPENSION_CONFLICTS):
+        raise ConflictOfInterest(
+            "You have a contract with this account: another staff member has to decide on it."
+        )
 
 
 @transaction.atomic

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.html import format_html
@@ -33,7 +33,7 @@ from disputes.case_admin import (
     duration_text,
     local_time,
 )
-from disputes.models import Dispute
+from disputes.models import Dispute, TimelineEvent
 from mediation import selectors as mediation_selectors
 
 from . import services
@@ -140,6 +140,15 @@ class ArbitrationQueueAdmin(StaffCaseAdmin):
             .exclude(refund_request__contract__client=request.user)
             .exclude(refund_request__contract__freelancer=request.user)
             .exclude(agent=request.user)
+            .exclude(
+                Exists(
+                    TimelineEvent.objects.filter(
+                        dispute=OuterRef("pk"),
+                        kind=TimelineEvent.Kind.AGENT_ASSIGNED,
+                        actor=request.user,
+                    )
+                )
+            )
             .select_related(
                 "refund_request__contract__client",
                 "refund_request__contract__freelancer",

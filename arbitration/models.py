@@ -60,7 +60,7 @@ def _asked(dispute, *, actor, **_) -> Conflict | None:
 
 def _mediated_it(row, user, actor) -> bool:
     """Whoever mediated a dispute never arbitrates it."""
-    return actor == Actor.ARBITRATOR and row.case.dispute.agent_id == user.pk
+    return actor == Actor.ARBITRATOR and row.case.dispute.mediated_by(user)
 
 
 # The arbitration stages' actions on the dispute itself: during the window each party may pay
@@ -203,7 +203,7 @@ class ArbitrationCase(models.Model):
         contract="dispute.refund_request.contract",
         initial=[Status.OPEN],
         conflicts=lambda case, user, actor: (
-            actor == Actor.ARBITRATOR and case.dispute.agent_id == user.pk
+            actor == Actor.ARBITRATOR and case.dispute.mediated_by(user)
         ),
         actions=[
             Action(

@@ -266,7 +266,8 @@ def evidence_request_create(
         errors["due_at"] = ["The due date must be in the future."]
     if errors:
         raise InvalidInput("The evidence request is not valid.", fields=errors)
-    if dispute.arbitrator_id is None:
+    if dispute.arbitrator_id != arbitrator.pk:
+        # Whoever decides takes the case, on the record.
         disputes.dispute_assign(dispute=dispute, staff=arbitrator, role="arbitrator", now=now)
     request = EvidenceRequest.objects.create(
         case=case,
@@ -428,7 +429,8 @@ def award_issue(
         now=now,
         values={"closed_at": now},
     )
-    if dispute.arbitrator_id is None:
+    if dispute.arbitrator_id != arbitrator.pk:
+        # Whoever decides takes the case, on the record.
         disputes.dispute_assign(dispute=dispute, staff=arbitrator, role="arbitrator", now=now)
     disputes.disputes_close(
         closings=[disputes.Closing(dispute=dispute, to_freelancer=share_f, to_client=share_c)],

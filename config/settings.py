@@ -140,8 +140,16 @@ ROLE_PERMISSIONS = {
         "disputes.view_*",
         "mediation.view_*",
         "arbitration.view_*",
+        "accounts.view_user",
     ],
-    "Support": ["contracts.view_*", "disputes.view_*"],
+    # Support handles support cases (and their files); disputes are the agents' and
+    # arbitrators'. Suspending an account is the support staff's and the arbitrators'.
+    "Support": [
+        "contracts.view_*",
+        "disputes.view_supportcase",
+        "disputes.view_evidence",
+        "accounts.view_user",
+    ],
 }
 
 LANGUAGE_CODE = "en-us"

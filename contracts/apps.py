@@ -6,4 +6,11 @@ class ContractsConfig(AppConfig):
     verbose_name = "Contracts and escrow"
 
     def ready(self):
+        from accounts.services import SUSPENSION_CONFLICTS
+
         from . import deadlines  # noqa: F401  (declares the auto-release deadline)
+        from .selectors import have_a_contract
+
+        # Nobody decides on an account they have a contract with.
+        if have_a_contract not in SUSPENSION_CONFLICTS:
+            SUSPENSION_CONFLICTS.append(have_a_contract)

@@ -136,3 +136,10 @@ def contract_activity(*, contract: Contract) -> list[ContractEvent]:
         ContractEvent.objects.filter(contract=contract).select_related("actor").order_by("at", "pk")
     )
 
+
+def have_a_contract(one: User, other: User) -> bool:
+    """Whether ``one`` and ``other`` are the two parties of some contract."""
+    return Contract.objects.filter(
+        Q(client=one, freelancer=other) | Q(client=other, freelancer=one)
+    ).exists()
+

@@ -69,6 +69,9 @@ def parse_amount(
         raise invalid("The amount cannot be negative.")
     if amount == 0 and not allow_zero:
         raise invalid("The amount must be greater than zero.")
+    # Before quantizing: a number with more digits than the context holds cannot be quantized.
+    if amount >= MAX_AMOUNT:
+        raise invalid("The amount is too large.")
     if amount != amount.quantize(quantum(currency), rounding=ROUND_DOWN):
         unit = "no decimal places" if places == 0 else f"at most {places} decimal places"
         raise invalid(f"{currency} amounts have {unit}.")

@@ -54,8 +54,25 @@ class SupportEvidenceInline(EvidenceInline):
     fk_name = "support_case"
 
 
+class NotOwnCaseAdmin(ReadOnlyAdmin):
+    """Staff never see their own cases here: a party reads its case as a party, on its pages
+    (these pages show the blind feedback and the staff's internal notes)."""
+
+    contract_path: str
+
+    def get_queryset(self, request):
+        user = request.user
+        return (
+            super()
+            .get_queryset(request)
+            .exclude(**{f"{self.contract_path}__client": user})
+            .exclude(**{f"{self.contract_path}__freelancer": user})
+        )
+
+
 @admin.register(RefundRequest)
-class RefundRequestAdmin(ReadOnlyAdmin):
+class RefundRequestAdmin(NotOwnCaseAdmin):
+    contract_path = "contract"
     list_display = ["id", "contract", "amount", "currency", "status", "response_due_at"]
     list_filter = ["status", "currency"]
     search_fields = ["contract__title", "contract__client__username"]
@@ -65,7 +82,8 @@ class RefundRequestAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(ReadOnlyAdmin):
+class DisputeAdmin(NotOwnCaseAdmin):
+    contract_path = "refund_request__contract"
     list_display = ["id", "milestone", "amount", "status", "outcome", "submitted_at", "deadline"]
     list_filter = ["status", "outcome", "reason"]
     search_fields = ["milestone__title", "milestone__contract__title"]
@@ -88,7 +106,8 @@ class CloseCaseForm(forms.Form):
 
 
 @admin.register(SupportCase)
-class SupportCaseAdmin(ReadOnlyAdmin):
+class SupportCaseAdmin(NotOwnCaseAdmin):
+    contract_path = "milestone__contract"
     list_display = ["id", "milestone", "opened_by", "status", "created_at"]
     list_filter = ["status"]
     list_select_related = ["milestone", "opened_by"]

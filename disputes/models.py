@@ -212,7 +212,7 @@ class Dispute(models.Model):
         initial=[Status.DRAFT],
         timeline="disputes.services.timeline.write",
         # Whoever mediated a dispute never arbitrates it.
-        conflicts=lambda d, user, actor: actor == Actor.ARBITRATOR and d.agent_id == user.pk,
+        conflicts=lambda d, user, actor: actor == Actor.ARBITRATOR and d.mediated_by(user),
         actions=[
             Action(
                 "update",
@@ -417,6 +417,18 @@ class Dispute(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN
+
+    def mediated_by(self, user) -> bool:
+        """Whether ``user`` is or ever was this dispute's mediation agent (one query at most).
+
+        An agent takes a case (and proposes on it) only by being assigned, so every agent who
+        mediated it is on its timeline.
+        """
+        if self.agent_id == user.pk:
+            return True
+        return TimelineEvent.objects.filter(
+            dispute=self, kind=TimelineEvent.Kind.AGENT_ASSIGNED, actor=user
+        ).exists()
 
     @property
     def feedback_is_visible_to_client(self) -> bool:

@@ -64,9 +64,13 @@ def refund_requests_visible_to(user: User, prefix: str = "") -> Q:
 
 
 def support_cases_visible_to(user: User, prefix: str = "") -> Q:
-    if reads_support_cases(user):
-        return Q()
-    return Q(**{f"{prefix}opened_by": user})
+    """Match the support cases ``user`` may read: their own, or, for support, the cases of
+    contracts they are not a party to."""
+    own = Q(**{f"{prefix}opened_by": user})
+    if not reads_support_cases(user):
+        return own
+    contract = f"{prefix}milestone__contract"
+    return own | (~Q(**{f"{contract}__client": user}) & ~Q(**{f"{contract}__freelancer": user}))
 
 
 def refund_request_get_for_user(*, user: User, pk: int) -> RefundRequest:

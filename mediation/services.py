@@ -93,7 +93,8 @@ def resolution_propose(
     if not text:
         message = "Explain the proposal: the rationale is required."
         raise InvalidInput(message, code="rationale_required", fields={"rationale": [message]})
-    if dispute.agent_id is None:
+    if dispute.agent_id != agent.pk:
+        # Whoever proposes takes the case, on the record (nobody mediates unassigned).
         disputes.dispute_assign(dispute=dispute, staff=agent, role="agent", now=now)
 
     split = (

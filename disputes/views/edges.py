@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django import forms
-from django.db import transaction
 
 from contracts.models import Contract
+from core.actions import atomic
 from core.errors import DomainError
 
 from ..models import Evidence
@@ -42,7 +42,7 @@ def _store_each(files: list, add: Callable[[object], Evidence]) -> list[Evidence
     """Call ``add`` for each file in one transaction; on a refusal, delete what was stored."""
     stored: list[Evidence] = []
     try:
-        with transaction.atomic():
+        with atomic():
             for upload in files:
                 stored.append(add(upload))
     except DomainError:

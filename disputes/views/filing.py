@@ -13,13 +13,13 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.actions import atomic
 from core.errors import DomainError
 from core.formats import local_when
 from core.money import format_amount, money
@@ -228,7 +228,7 @@ def dispute_details(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     files = form.cleaned_data["files"]
     try:
-        with transaction.atomic():
+        with atomic():
             services.dispute_update(
                 dispute=dispute,
                 actor=request.user,

@@ -256,3 +256,21 @@ class TestTheContractsOwnTimeline:
         event = ContractEvent.objects.get(kind=ContractEvent.Kind.AUTO_RELEASED)
         assert (event.milestone_id, event.actor) == (milestone.pk, None)
         assert event.amounts == {"released": "500.00"}
+
+
+class TestHugeAmounts:
+    @pytest.mark.parametrize("path", ["release/", None], ids=["release", "new milestone"])
+    def test_are_bad_input_not_a_server_error(self, contract, path):
+        milestone = submitted(contract, now=START)
+        huge = {"amount": "1" + "0" * 30}
+        api = api_as(contract.client)
+
+        with time_machine.travel(START + timedelta(hours=1), tick=False):
+            if path:
+                response = api.post(f"/api/v1/milestones/{milestone.pk}/{path}", huge)
+            else:
+                response = api.post(
+                    f"/api/v1/contracts/{contract.pk}/milestones/", {"title": "More", **huge}
+                )
+
+        assert_error(response, 400, "invalid_amount")

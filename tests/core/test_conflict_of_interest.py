@@ -31,6 +31,9 @@ from tests.kit import (
     case,
     declined,
     grant,
+    make_milestone,
+    proposed,
+    support,
 )
 
 pytestmark = pytest.mark.django_db
@@ -299,3 +302,155 @@ class TestTheMoney:
 
         assert books(own_dispute.refund_request.contract) == before
         assert before["escrow"] == Decimal("300.00")
+
+
+class TestWhoeverMediatedNeverArbitrates:
+    """Not only the dispute's current agent: anyone who ever took or proposed on it."""
+
+    def test_an_agent_who_handed_the_case_on_is_still_refused_the_award(self, contract):
+        both = agent("mia-both")
+        grant(both, Role.ARBITRATOR)
+        dispute = proposed(contract, both)
+        disputes.dispute_assign(
+            dispute=dispute, staff=agent("ben-agent"), role="agent", now=timezone.now()
+        )
+        mediation.resolution_answer(
+            dispute=dispute, actor=contract.client, accept=False, now=timezone.now()
+        )
+        for party in (contract.freelancer, contract.client):
+            arbitration.arbitration_fee_pay(dispute=dispute, actor=party, now=timezone.now())
+
+        response = api_as(both).post(
+            f"/api/v1/disputes/{dispute.pk}/award/",
+            {"to_freelancer": "300.00", "to_client": "0.00", "reasons": "As I proposed."},
+        )
+
+        assert_error(response, 403, "conflict_of_interest")
+        assert Dispute.objects.get(pk=dispute.pk).status == Dispute.Status.IN_ARBITRATION
+
+    def test_proposing_on_another_agents_case_takes_it_on_the_record(self, contract):
+        dispute = declined(contract)
+        disputes.dispute_assign(
+            dispute=dispute, staff=agent("ann-agent"), role="agent", now=timezone.now()
+        )
+        both = agent("mia-both")
+        grant(both, Role.ARBITRATOR)
+
+        mediation.resolution_propose(dispute=dispute, agent=both, now=timezone.now(), **PROPOSAL)
+
+        dispute.refresh_from_db()
+        assert dispute.agent == both
+        assert dispute.mediated_by(both)
+
+    def test_the_arbitrators_queue_leaves_out_a_case_one_ever_mediated(self, contract):
+        both = agent("mia-both")
+        grant(both, Role.ARBITRATOR)
+        dispute = proposed(contract, both)
+        disputes.dispute_assign(
+            dispute=dispute, staff=agent("ben-agent"), role="agent", now=timezone.now()
+        )
+        mediation.resolution_answer(
+            dispute=dispute, actor=contract.client, accept=False, now=timezone.now()
+        )
+        for party in (contract.freelancer, contract.client):
+            arbitration.arbitration_fee_pay(dispute=dispute, actor=party, now=timezone.now())
+
+        queue = browser_for(both).get(reverse("admin:arbitration_arbitrationqueueitem_changelist"))
+
+        assert list(queue.context["cl"].result_list) == []
+
+
+class TestTheRecordPagesOfTheAdmin:
+    def test_a_staff_party_finds_neither_their_dispute_nor_their_refund_request(
+        self, staff_freelancer, own_dispute
+    ):
+        browser = browser_for(staff_freelancer)
+
+        dispute_page = browser.get(
+            reverse("admin:disputes_dispute_change", args=[own_dispute.pk])
+        )
+        request_page = browser.get(
+            reverse("admin:disputes_refundrequest_change", args=[own_dispute.refund_request_id])
+        )
+        listing = browser.get(reverse("admin:disputes_dispute_changelist"))
+
+        assert dispute_page.status_code in (302, 404)  # "doesn't exist": back to the list
+        assert request_page.status_code in (302, 404)
+        assert list(listing.context["cl"].result_list) == []
+
+    def test_support_reads_no_dispute_record(self, own_dispute):
+        staff = support("sue-support")
+
+        page = browser_for(staff).get(
+            reverse("admin:disputes_dispute_change", args=[own_dispute.pk])
+        )
+
+        assert page.status_code == 403
+
+
+class TestSupportCasesOfOnesOwnContract:
+    def test_a_support_member_who_is_the_client_does_not_read_the_case(self, contract):
+        milestone = make_milestone(contract, funded=True)
+        case_ = disputes.support_case_open(
+            milestone=milestone,
+            actor=contract.freelancer,
+            description="Delivered, not paid.",
+            now=timezone.now(),
+        )
+        grant(contract.client, Role.SUPPORT)
+        api = api_as(contract.client)
+
+        assert api.get("/api/v1/support-cases/").json()["count"] == 0
+        assert_error(api.get(f"/api/v1/support-cases/{case_.pk}/"), 404, "not_found")
+        with pytest.raises(ConflictOfInterest):
+            disputes.support_case_close(
+                case=case_, actor=contract.client, note="Nothing owed.", now=timezone.now()
+            )
+
+
+class TestSuspension:
+    def test_staff_with_a_contract_with_the_account_may_not_suspend_it(self, contract):
+        from accounts.services import user_suspend
+
+        grant(contract.client, Role.SUPPORT)
+
+        with pytest.raises(ConflictOfInterest):
+            user_suspend(
+                user=contract.freelancer, actor=contract.client, reason="x", now=timezone.now()
+            )
+
+        contract.freelancer.refresh_from_db()
+        assert contract.freelancer.suspended_at is None
+
+    def test_support_suspends_from_the_user_list_and_a_refusal_is_a_message(self, contract):
+        staff = support("sue-support")
+        grant(contract.client, Role.SUPPORT)
+        url = reverse("admin:accounts_user_changelist")
+
+        done = browser_for(staff).post(
+            url,
+            {
+                "action": "suspend",
+                "_selected_action": [contract.client.pk],
+                "apply": "1",
+                "reason": "Ignored the award.",
+            },
+            follow=True,
+        )
+        refused = browser_for(contract.client).post(
+            url,
+            {
+                "action": "suspend",
+                "_selected_action": [contract.freelancer.pk],
+                "apply": "1",
+                "reason": "Mine.",
+            },
+            follow=True,
+        )
+
+        contract.client.refresh_from_db()
+        contract.freelancer.refresh_from_db()
+        assert contract.client.suspended_at is not None
+        assert "Suspended 1 account(s)." in done.content.decode()
+        assert refused.status_code == 200
+        assert contract.freelancer.suspended_at is None

@@ -30,6 +30,15 @@ class TestParseAmount:
         with pytest.raises(InvalidInput):
             parse_amount("0", currency="USD")
 
+    @pytest.mark.parametrize(
+        "value", ["1000000000000000000000000000000", "1" + "0" * 40, 10**40, "1e40".upper()]
+    )
+    def test_refuses_huge_amounts_as_bad_input(self, value):
+        with pytest.raises(InvalidInput) as error:
+            parse_amount(value, currency="USD")
+
+        assert error.value.code == "invalid_amount"
+
     def test_names_the_field_it_checks(self):
         with pytest.raises(InvalidInput) as error:
             parse_amount("-1", currency="USD", field="to_client")

@@ -264,6 +264,10 @@ def evidence_request_create(
         errors["message"] = ["Say what evidence you need."]
     if due_at is None or due_at <= now:
         errors["due_at"] = ["The due date must be in the future."]
+    elif due_at - now > settings.DEADLINE_MAX_AHEAD:
+        errors["due_at"] = [
+            f"A deadline can be set at most {settings.DEADLINE_MAX_AHEAD.days} days ahead."
+        ]
     if errors:
         raise InvalidInput("The evidence request is not valid.", fields=errors)
     if dispute.arbitrator_id != arbitrator.pk:

@@ -205,6 +205,8 @@ AUTO_RELEASE_PERIOD = env_duration("AUTO_RELEASE_PERIOD", "14d")
 MEDIATION_SERVICE_LEVEL = env_duration("MEDIATION_SERVICE_LEVEL", "2d")
 # The parties' time to accept or reject a mediation agent's proposed resolution.
 RESOLUTION_RESPONSE_PERIOD = env_duration("RESOLUTION_RESPONSE_PERIOD", "2d")
+# The furthest ahead staff may set a deadline (an extension, an evidence request's due date).
+DEADLINE_MAX_AHEAD = env_duration("DEADLINE_MAX_AHEAD", "60d")
 # After a Notice of Non-Resolution: each party's time to agree to arbitration and pay its fee.
 ARBITRATION_WINDOW_PERIOD = env_duration("ARBITRATION_WINDOW_PERIOD", "7d")
 # Each party's arbitration fee: a fixed amount plus a percentage of the disputed escrow R, in

@@ -202,8 +202,8 @@ def idempotent(view_method):
     neither does. A replay by the same user returns the stored first response and moves nothing;
     the same key with another method, path or body is a 409. A concurrent duplicate waits on the
     unique index until the first commits, then replays it. Errors are not stored: a request that
-    failed changed nothing and may be retried with the same key. (A request refused because its
-    deadline passed leaves what the deadline did, which happens whoever asks.)
+    failed changed nothing and may be retried with the same key — except a refusal because the
+    deadline passed, which leaves what the deadline did and is replayed as it was answered.
     """
 
     @wraps(view_method)
@@ -245,10 +245,14 @@ def idempotent(view_method):
                 )
             try:
                 response = view_method(self, request, *args, **kwargs)
-            except DeadlineSettled:
-                # The deadline's own outcome stays (core.actions); the person's request did
-                # nothing, so its key is not kept: a retry is refused the same way.
-                record.delete()
+            except DeadlineSettled as refusal:
+                # What the deadline did stays (core.actions), and so does this answer: a replay
+                # with the key gets the same 409, not another refusal of the changed object.
+                record.response_status = refusal.status
+                record.response_body = error_body(
+                    code=refusal.code, message=refusal.message, fields=refusal.fields
+                )
+                record.save(update_fields=["response_status", "response_body"])
                 raise
             if status.is_success(response.status_code):
                 record.response_status = response.status_code

@@ -235,6 +235,18 @@ def catch_up(row, *, now: datetime, limit: int = 5) -> list[str]:
     return applied
 
 
+def ensure_within_reach(due_at: datetime, *, now: datetime, field: str = "due_at") -> None:
+    """Refuse a deadline a person sets further ahead than DEADLINE_MAX_AHEAD (400)."""
+    from django.conf import settings
+
+    from .errors import InvalidInput
+
+    if due_at - now > settings.DEADLINE_MAX_AHEAD:
+        days = settings.DEADLINE_MAX_AHEAD.days
+        message = f"A deadline can be set at most {days} days ahead."
+        raise InvalidInput(message, code="invalid_due_at", fields={field: [message]})
+
+
 def describe(name: str) -> DeadlineKind | None:
     """The declaration of the kind ``name`` (the one that enforces it, where several show it)."""
     named = [k for k in declared() if k.name == name]

@@ -45,27 +45,25 @@ _sweeps: dict[str, Sweep] = {}
 # --- Stuck rows ---------------------------------------------------------------------------------
 
 
-def _stuck_ids(kind: DeadlineKind) -> set[int]:
+def _stuck_ids(model: str, kind: str) -> set[int]:
     from .models import StuckDeadline
 
     return set(
         StuckDeadline.objects.filter(
-            model=kind.model.lower(), kind=kind.name, resolved_at__isnull=True
+            model=model.lower(), kind=kind, resolved_at__isnull=True
         ).values_list("object_id", flat=True)
     )
 
 
-def _mark_stuck(kind: DeadlineKind, pk: int, error: BaseException, now: datetime) -> None:
+def _mark_stuck(model: str, kind: str, pk: int, error: BaseException, now: datetime) -> None:
     from .models import StuckDeadline
 
     text = "".join(traceback.format_exception_only(error)).strip()[:2000]
-    logger.error(
-        "deadline %s of %s #%s is stuck: %s", kind.name, kind.model, pk, text, exc_info=error
-    )
+    logger.error("%s of %s #%s is stuck: %s", kind, model, pk, text, exc_info=error)
     with transaction.atomic():
         stuck, created = StuckDeadline.objects.select_for_update().get_or_create(
-            model=kind.model.lower(),
-            kind=kind.name,
+            model=model.lower(),
+            kind=kind,
             object_id=pk,
             resolved_at=None,
             defaults={"error": text, "first_failed_at": now, "last_failed_at": now},
@@ -73,6 +71,31 @@ def _mark_stuck(kind: DeadlineKind, pk: int, error: BaseException, now: datetime
         if not created:
             stuck.error, stuck.last_failed_at, stuck.failures = text, now, stuck.failures + 1
             stuck.save(update_fields=["error", "last_failed_at", "failures"])
+
+
+def _one_at_a_time(
+    pks: list[int], attempt: Callable[[int], bool], *, model: str, kind: str, now, skip: set
+) -> int:
+    """Retry a failed batch row by row: ``attempt(pk)`` in its own transaction; a row that
+    fails alone is marked stuck (a transient database error only skipped for this run)."""
+    handled = 0
+    for pk in pks:
+        try:
+            with transaction.atomic():
+                handled += bool(attempt(pk))
+        except OperationalError:
+            logger.warning(
+                "%s of %s #%s: a database error; tried again next run",
+                kind,
+                model,
+                pk,
+                exc_info=True,
+            )
+            skip.add(pk)
+        except Exception as error:
+            _mark_stuck(model, kind, pk, error, now)
+            skip.add(pk)
+    return handled
 
 
 # --- Sweeps -------------------------------------------------------------------------------------
@@ -119,6 +142,7 @@ def _kind_reminders(declared_kind: DeadlineKind) -> Sweep:
                 due_field=declared_kind.due_field,
                 fields=dict(declared_kind.reminders),
                 send=declared_kind.remind,
+                stuck_as=(declared_kind.model, f"{declared_kind.name} reminder"),
             ),
             now=now,
             batch_size=batch_size,
@@ -201,7 +225,7 @@ def run_sweep(declared_kind: DeadlineKind, *, now: datetime, batch_size: int) ->
     A batch that fails is retried one row at a time (see the module docstring). Returns how
     many rows were handled.
     """
-    skip = _stuck_ids(declared_kind)
+    skip = _stuck_ids(declared_kind.model, declared_kind.name)
     total = 0
     while True:
         claimed: list[int] = []
@@ -226,67 +250,50 @@ def run_sweep(declared_kind: DeadlineKind, *, now: datetime, batch_size: int) ->
                 len(claimed),
                 exc_info=True,
             )
-            total += _retry_one_by_one(declared_kind, claimed, now=now, skip=skip)
+            total += _one_at_a_time(
+                claimed,
+                lambda pk: _apply_one(declared_kind, pk, now=now),
+                model=declared_kind.model,
+                kind=declared_kind.name,
+                now=now,
+                skip=skip,
+            )
             continue
         total += len(claimed)
         if len(claimed) < batch_size:
             return total
 
 
-def _retry_one_by_one(
-    declared_kind: DeadlineKind, pks: list[int], *, now: datetime, skip: set[int]
-) -> int:
-    handled = 0
-    for pk in pks:
-        try:
-            with transaction.atomic():
-                rows = claim(
-                    declared_kind.queryset().filter(pk=pk),
-                    due_field=declared_kind.due_field,
-                    now=now,
-                    batch_size=1,
-                )
-                if rows:
-                    declared_kind.apply(rows, now=now)
-                    handled += 1
-        except OperationalError:
-            logger.warning(
-                "deadline %s of %s #%s: a database error; tried again next run",
-                declared_kind.name,
-                declared_kind.model,
-                pk,
-                exc_info=True,
-            )
-            skip.add(pk)
-        except Exception as error:
-            _mark_stuck(declared_kind, pk, error, now)
-            skip.add(pk)
-    return handled
+def _apply_one(declared_kind: DeadlineKind, pk: int, *, now: datetime) -> bool:
+    rows = claim(
+        declared_kind.queryset().filter(pk=pk),
+        due_field=declared_kind.due_field,
+        now=now,
+        batch_size=1,
+    )
+    if rows:
+        declared_kind.apply(rows, now=now)
+    return bool(rows)
 
 
 def retry_stuck(stuck, *, now: datetime) -> bool:
     """Try a stuck row's deadline again (staff's admin action); return whether it was applied.
 
     The mark is lifted first; if the row fails again it is marked stuck anew, with the new
-    error. A row no longer due (it was settled meanwhile) just has its mark lifted.
+    error. A row no longer due (it was settled meanwhile) just has its mark lifted; so has a
+    stuck reminder, which the next run sends.
     """
     from .models import StuckDeadline
 
     StuckDeadline.objects.filter(pk=stuck.pk, resolved_at__isnull=True).update(resolved_at=now)
-    declared_kind = _kinds[(stuck.model, stuck.kind)]
+    declared_kind = _kinds.get((stuck.model, stuck.kind))
+    if declared_kind is None:
+        return False
     try:
         with transaction.atomic():
-            rows = claim(
-                declared_kind.queryset().filter(pk=stuck.object_id),
-                due_field=declared_kind.due_field,
-                now=now,
-                batch_size=1,
-            )
-            if rows:
-                declared_kind.apply(rows, now=now)
-            return bool(rows)
+            return _apply_one(declared_kind, stuck.object_id, now=now)
     except Exception as error:
-        _mark_stuck(declared_kind, stuck.object_id, error, now)
+        _mark_stuck(stuck.model, stuck.kind, stuck.object_id, error, now)
         return False
 
 
@@ -295,12 +302,17 @@ def retry_stuck(stuck, *, now: datetime) -> bool:
 
 @dataclass(frozen=True)
 class Reminder:
-    """Reminders before one deadline: ``fields`` maps hours-before to the "sent at" column."""
+    """Reminders before one deadline: ``fields`` maps hours-before to the "sent at" column.
+
+    ``stuck_as`` names a row whose reminder fails alone: (model label, mark), see
+    :func:`send_reminders`.
+    """
 
     queryset: Callable[[], QuerySet]
     due_field: str
     fields: dict[int, str]
     send: Callable[[Iterable[Model], int, datetime], None]
+    stuck_as: tuple[str, str] | None = None
 
 
 def send_reminders(reminder: Reminder, *, now: datetime, batch_size: int) -> int:
@@ -309,35 +321,58 @@ def send_reminders(reminder: Reminder, *, now: datetime, batch_size: int) -> int
     A row is reminded only by the reminder of the window it is in: the 24-hour one when due
     within 24 hours, the 48-hour one when due between 24 and 48 hours from now. Sending one
     marks the farther ones as sent, so after a long downtime a party gets the one reminder that
-    still makes sense, never an older text as well.
+    still makes sense, never an older text as well. A batch that fails is sent one row at a
+    time, and a row whose reminder fails alone is marked stuck, like a deadline's row.
     """
+    skip = _stuck_ids(*reminder.stuck_as) if reminder.stuck_as else set()
     sent = 0
     nearer = timedelta(0)
     for hours in sorted(reminder.fields):
         column = reminder.fields[hours]
-        window_end = timedelta(hours=hours)
+        window = {
+            f"{reminder.due_field}__gt": now + nearer,
+            f"{reminder.due_field}__lte": now + timedelta(hours=hours),
+            f"{column}__isnull": True,
+        }
+
+        def remind(rows, hours=hours):
+            reminder.send(rows, hours, now)
+            covered = {f: now for h, f in reminder.fields.items() if h >= hours}
+            type(rows[0])._base_manager.filter(pk__any=[row.pk for row in rows]).update(**covered)
+
+        def due(queryset, window=window):
+            return (
+                queryset.select_for_update(skip_locked=True, of=("self",))
+                .filter(**window)
+                .order_by(reminder.due_field, "pk")
+            )
+
         while True:
-            with transaction.atomic():
-                rows = list(
-                    reminder.queryset()
-                    .select_for_update(skip_locked=True, of=("self",))
-                    .filter(
-                        **{
-                            f"{reminder.due_field}__gt": now + nearer,
-                            f"{reminder.due_field}__lte": now + window_end,
-                            f"{column}__isnull": True,
-                        }
-                    )
-                    .order_by(reminder.due_field, "pk")[:batch_size]
-                )
-                if rows:
-                    reminder.send(rows, hours, now)
-                    covered = {f: now for h, f in reminder.fields.items() if h >= hours}
-                    type(rows[0])._base_manager.filter(pk__any=[row.pk for row in rows]).update(
-                        **covered
-                    )
-                    sent += len(rows)
-            if len(rows) < batch_size:
+            claimed: list[int] = []
+            try:
+                with transaction.atomic():
+                    queryset = due(reminder.queryset())
+                    if skip:
+                        queryset = queryset.exclude(pk__any=list(skip))
+                    rows = list(queryset[:batch_size])
+                    claimed = [row.pk for row in rows]
+                    if rows:
+                        remind(rows)
+            except Exception:
+                if not claimed or reminder.stuck_as is None:
+                    raise
+                model, mark = reminder.stuck_as
+
+                def attempt(pk, due=due, remind=remind):
+                    rows = list(due(reminder.queryset().filter(pk=pk)))
+                    if rows:
+                        remind(rows)
+                    return bool(rows)
+
+                sent += _one_at_a_time(claimed, attempt, model=model, kind=mark, now=now, skip=skip)
+                continue
+            sent += len(claimed)
+            if len(claimed) < batch_size:
                 break
-        nearer = window_end
+        nearer = timedelta(hours=hours)
     return sent

@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.admin import site as admin_site
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+from core.actions import roles_of
 
 from . import selectors
 from .admin import duration_text
@@ -76,7 +79,12 @@ def _percent(share: float | None) -> str:
 
 @staff_member_required
 def statistics(request: HttpRequest) -> HttpResponse:
-    """Show staff how disputes fare and how quickly agents propose resolutions."""
+    """Show staff how disputes fare and how quickly agents propose resolutions.
+
+    The admin site's page (``is_staff`` opens it) for the staff roles: a role is a group.
+    """
+    if not roles_of(request.user):
+        raise PermissionDenied("Statistics are for mediation agents, arbitrators and support.")
     stats = selectors.dispute_statistics(service_level=settings.MEDIATION_SERVICE_LEVEL)
     agents = [
         {

@@ -94,6 +94,7 @@ def dispute_extend(
     if due_at <= now or due_at <= old:
         message = "The new deadline must be later than the current one."
         raise InvalidInput(message, code="invalid_due_at", fields={"due_at": [message]})
+    deadlines.ensure_within_reach(due_at, now=now)
     kind.extend(row, due_at=due_at, now=now)
     party = kind.deadline_of(row).party
     perform(
@@ -108,13 +109,20 @@ def dispute_extend(
             note=f"Extended from {deadlines.when(old)} to {deadlines.when(due_at)}: {text}",
             deadline=(kind.name, party, due_at),
         ),
-        notify=timeline.notify_parties(
-            dispute=dispute,
-            kind="deadline_extended",
-            title="Deadline extended",
-            body=(
-                f"A mediation agent moved the deadline to {deadlines.when(due_at)}. Reason: {text}"
-            ),
-        ),
+        notify=[
+            message
+            for message in timeline.notify_parties(
+                dispute=dispute,
+                kind="deadline_extended",
+                title="Deadline extended",
+                body=(
+                    f"A mediation agent moved the deadline to {deadlines.when(due_at)}. "
+                    f"Reason: {text}"
+                ),
+            )
+            # A draft is the freelancer's own: the client does not learn of it.
+            if dispute.submitted_at is not None
+            or message.user_id == dispute.refund_request.contract.freelancer_id
+        ],
     )
     return dispute

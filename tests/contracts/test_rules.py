@@ -274,3 +274,20 @@ class TestHugeAmounts:
                 )
 
         assert_error(response, 400, "invalid_amount")
+
+
+class TestReplayingALateRequest:
+    def test_the_same_key_gets_the_same_409(self, contract):
+        milestone = submitted(contract, now=START)
+        api = api_as(contract.client)
+        url = f"/api/v1/milestones/{milestone.pk}/release/"
+
+        with time_machine.travel(DUE + timedelta(minutes=1), tick=False):
+            first = api.post(url, {"amount": "100.00"}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+            replay = api.post(url, {"amount": "100.00"}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+
+        assert_error(first, 409, "deadline_passed")
+        assert replay.status_code == 409
+        assert replay.json() == first.json()
+        assert replay["Idempotent-Replayed"] == "true"
+        assert books(contract)["freelancer earned"] == Decimal("500.00")

@@ -169,3 +169,41 @@ class TestWithRealCommits:
         assert statuses(requests) == ["EXPIRED", "OPEN", "EXPIRED", "EXPIRED", "EXPIRED"]
         assert StuckDeadline.objects.filter(object_id=requests[1].pk).exists()
         call_command("check_ledger")
+
+
+class TestAPoisonedReminder:
+    def test_does_not_hold_back_the_other_reminders_and_is_marked_stuck(
+        self, requests, monkeypatch
+    ):
+        from dataclasses import replace
+
+        from accounts.models import Notification
+        from core import deadlines as declarations
+        from disputes.models import RefundRequest as Model
+
+        key = (Model._meta.label_lower, "refund_request_response")
+        kind = declarations._kinds[key]
+        bad = requests[1].pk
+
+        def remind(rows, hours, now):
+            if any(row.pk == bad for row in rows):
+                raise RuntimeError("this reminder cannot be written")
+            kind.remind(rows, hours, now)
+
+        monkeypatch.setitem(declarations._kinds, key, replace(kind, remind=remind))
+        soon = requests[0].response_due_at - timedelta(hours=20)
+
+        deadlines.enforce_deadlines(now=soon, batch_size=2)
+        again = deadlines.enforce_deadlines(now=soon + timedelta(minutes=1), batch_size=2)
+
+        reminded = set(
+            Notification.objects.filter(kind="deadline_reminder").values_list("url", flat=True)
+        )
+        assert len(reminded) == 4
+        stuck = StuckDeadline.objects.get()
+        assert (stuck.kind, stuck.object_id, stuck.failures) == (
+            "refund_request_response reminder",
+            bad,
+            1,
+        )
+        assert again["disputes.refund_request_reminders"] == 0

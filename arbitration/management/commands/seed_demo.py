@@ -5,8 +5,9 @@ It lives in the highest app, because it drives every app below it.
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -64,6 +65,9 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
+        if settings.PRODUCTION:
+            # It sets published passwords on the demo accounts, a superuser among them.
+            raise CommandError("seed_demo is for local demos: it refuses to run in production.")
         users = {}
         for username, password, role, is_superuser in DEMO_USERS:
             user, _ = User.objects.get_or_create(

@@ -45,6 +45,29 @@ def _fast_and_private(settings, tmp_path):
 
 
 @pytest.fixture
+def private_storage_per_test(_fast_and_private):
+    """Store files under this test's PRIVATE_MEDIA_ROOT, so "nothing stored" means something.
+
+    ``private_storage`` is a lazy object that reads the setting once, at first use;
+    ``_fast_and_private`` changes the setting per test, so reset the storage around each test.
+    """
+    from django.utils.functional import empty
+
+    from contracts.models import private_storage
+
+    private_storage._wrapped = empty
+    yield
+    private_storage._wrapped = empty
+
+
+@pytest.fixture
+def arbitration_fee_of_50(settings):
+    """Each party's arbitration fee is a flat 50.00."""
+    settings.ARBITRATION_FEE_FIXED = "50.00"
+    settings.ARBITRATION_FEE_PERCENT = "0"
+
+
+@pytest.fixture
 def now():
     return timezone.now()
 

@@ -15,7 +15,7 @@ from disputes.models import Dispute, TimelineEvent
 from tests import kit
 from tests.kit import ContractFactory, UserFactory, declined_dispute, staff_member
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("arbitration_fee_of_50")]
 
 QUEUE = reverse("admin:arbitration_arbitrationqueueitem_changelist")
 
@@ -33,12 +33,6 @@ def html(response) -> str:
 def in_arbitration(contract=None, *, at, agent):
     """Declined, resolution rejected by the client, both fees paid at ``at``: a case is open."""
     return kit.case(contract or ContractFactory(), agent, now=at)
-
-
-@pytest.fixture(autouse=True)
-def _fee(settings):
-    settings.ARBITRATION_FEE_FIXED = "50.00"
-    settings.ARBITRATION_FEE_PERCENT = "0"
 
 
 @pytest.fixture

@@ -35,15 +35,9 @@ from tests.kit import (
 from tests.kit import case as open_case
 from tests.kit import window as open_window
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("arbitration_fee_of_50")]
 
 PDF = b"%PDF-1.4 the delivery log"
-
-
-@pytest.fixture(autouse=True)
-def _fee(settings):
-    settings.ARBITRATION_FEE_FIXED = "50.00"
-    settings.ARBITRATION_FEE_PERCENT = "0"
 
 
 def pdf(name: str = "delivery-log.pdf") -> SimpleUploadedFile:

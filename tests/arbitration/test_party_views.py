@@ -16,12 +16,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import empty
 
 from accounts.models import User
 from arbitration import services
 from arbitration.models import ArbitrationFee, EvidenceRequest
-from contracts.models import LedgerTransaction, private_storage
+from contracts.models import LedgerTransaction
 from core import deadlines
 from disputes import services as disputes
 from disputes.models import Dispute, Evidence
@@ -38,7 +37,10 @@ from tests.kit import (
     suspend,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("arbitration_fee_of_50", "private_storage_per_test"),
+]
 
 
 def upload(name: str = "chat-log.pdf", content: bytes = PDF_BYTES):
@@ -66,15 +68,6 @@ def ask(dispute: Dispute, arbitrator: User, party: str, message: str = "Send the
         due_at=timezone.now() + timedelta(days=3),
         now=timezone.now(),
     )
-
-
-@pytest.fixture(autouse=True)
-def _fee_and_storage(settings, _fast_and_private):
-    settings.ARBITRATION_FEE_FIXED = "50.00"
-    settings.ARBITRATION_FEE_PERCENT = "0"
-    private_storage._wrapped = empty
-    yield
-    private_storage._wrapped = empty
 
 
 @pytest.fixture

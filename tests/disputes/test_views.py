@@ -14,9 +14,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import empty
 
-from contracts.models import Contract, LedgerTransaction, Milestone, private_storage
+from contracts.models import Contract, LedgerTransaction, Milestone
 from core import deadlines
 from disputes import services
 from disputes.models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
@@ -34,7 +33,7 @@ from tests.kit import (
     support,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_storage_per_test")]
 
 COMMENT = "Stopped answering after the second delivery."
 
@@ -63,18 +62,6 @@ def client_evidence(dispute: Dispute, name: str = "brief.pdf") -> Evidence:
         file=upload(name),
         now=timezone.now(),
     )
-
-
-@pytest.fixture(autouse=True)
-def _storage_follows_the_private_root(_fast_and_private):
-    """Store files under this test's PRIVATE_MEDIA_ROOT, so "nothing stored" means something.
-
-    ``private_storage`` is a lazy object that reads the setting once, at first use; the project
-    conftest changes the setting per test, so reset the storage around each test.
-    """
-    private_storage._wrapped = empty
-    yield
-    private_storage._wrapped = empty
 
 
 @pytest.fixture

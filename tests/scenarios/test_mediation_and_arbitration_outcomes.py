@@ -19,16 +19,10 @@ from mediation import services as mediation
 from tests import kit
 from tests.kit import declined_dispute
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("arbitration_fee_of_50")]
 
 START = timezone.datetime(2026, 9, 7, 9, 0, tzinfo=timezone.UTC)
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture(autouse=True)
-def _fee(settings):
-    settings.ARBITRATION_FEE_FIXED = "50.00"
-    settings.ARBITRATION_FEE_PERCENT = "0"
 
 
 @pytest.fixture

@@ -412,6 +412,12 @@ class PrivateStorage(LazyObject):
 private_storage = PrivateStorage()
 
 
+def private_files() -> PrivateStorage:
+    """The storage of uploaded work and evidence, by name: migrations then refer to this
+    function, never to where this machine keeps the files (PRIVATE_MEDIA_ROOT)."""
+    return private_storage
+
+
 @receiver(setting_changed)
 def _reset_private_storage(*, setting, **kwargs):
     """Follow a changed PRIVATE_MEDIA_ROOT (tests change it), as Django does for its storages."""
@@ -436,7 +442,7 @@ class Submission(models.Model):
 
 class SubmissionFile(models.Model):
     submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="files")
-    file = models.FileField(storage=private_storage, max_length=255)
+    file = models.FileField(storage=private_files, max_length=255)
     name = models.CharField(max_length=255, help_text="The name the file was uploaded with.")
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()

@@ -19,7 +19,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from contracts.models import AMOUNT, private_storage
+from contracts.models import AMOUNT, private_files
 from core import deadlines
 from core.actions import PARTIES, Action, Actor, Lifecycle
 from core.deadlines import Deadline
@@ -456,7 +456,7 @@ class Evidence(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    file = models.FileField(storage=private_storage, max_length=255)
+    file = models.FileField(storage=private_files, max_length=255)
     name = models.CharField(max_length=255)
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()

@@ -23,9 +23,3 @@ def notification_get_for_user(*, user: User, pk: int) -> Notification:
     """Return one of the user's own notifications, or raise Http404."""
     return get_object_or_404(notifications_for_user(user=user), pk=pk)
 
-
-def user_has_role(*, user: User, role: Role) -> bool:
-    """True when the user holds the staff role (superusers hold every role)."""
-    if user.is_superuser:
-        return True
-    return user.groups.filter(name=role.value).exists()

@@ -17,7 +17,7 @@ from django.db.models import Q
 from contracts.models import AMOUNT
 from core.actions import PARTIES, Action, Actor, Lifecycle
 from core.errors import Conflict, NotAllowed, NotAParty
-from disputes.models import Dispute, FilingLocked
+from disputes.models import EVIDENCE_RULE, Dispute, FilingLocked
 
 DStatus = Dispute.Status
 
@@ -44,18 +44,12 @@ def _case_open(dispute, **_) -> Conflict | None:
     return None
 
 
-_EVIDENCE_RULE = (
-    "Evidence can be added only by the freelancer while drafting, by the client while the "
-    "dispute waits for their answer, or by a party the arbitrator asked."
-)
-
-
 def _asked(dispute, *, actor, **_) -> Conflict | None:
     """In a case, a party adds evidence only while an arbitrator's request to it is open."""
     asked = EvidenceRequest.objects.filter(
         case__dispute=dispute, party=actor, status=EvidenceRequest.Status.OPEN
     ).exists()
-    return None if asked else FilingLocked(_EVIDENCE_RULE)
+    return None if asked else FilingLocked(EVIDENCE_RULE)
 
 
 def _mediated_it(row, user, actor) -> bool:

@@ -42,6 +42,8 @@ from django.db import transaction
 from django.db.models import Case, Value, When
 from django.utils.module_loading import import_string
 
+from accounts.models import Role
+
 from .errors import (
     AccountSuspended,
     ConflictOfInterest,
@@ -70,11 +72,11 @@ class Actor(StrEnum):
 
 PARTIES = frozenset({Actor.CLIENT, Actor.FREELANCER})
 STAFF = frozenset({Actor.AGENT, Actor.ARBITRATOR, Actor.SUPPORT})
-# The Django group that makes a user each staff actor (superusers hold every role).
+# The role (a Django group) that makes a user each staff actor (superusers hold every role).
 STAFF_GROUPS = {
-    Actor.AGENT: "Mediation agents",
-    Actor.ARBITRATOR: "Arbitrators",
-    Actor.SUPPORT: "Support",
+    Actor.AGENT: Role.MEDIATION_AGENT.value,
+    Actor.ARBITRATOR: Role.ARBITRATOR.value,
+    Actor.SUPPORT: Role.SUPPORT.value,
 }
 
 

@@ -28,8 +28,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.models import Role, User
-from accounts.selectors import user_has_role
-from core.actions import Actor
+from core.actions import Actor, holds_role
 from core.errors import DomainError
 from core.money import money
 
@@ -77,13 +76,10 @@ def file_size(size: int) -> str:
     return f"{size} bytes"
 
 
-def _holds_role(request, role: Role) -> bool:
-    """Whether the user holds ``role`` (remembered for the request: the admin asks often)."""
-    known = request.__dict__.setdefault("_staff_roles", {})
-    if role not in known:
-        user = request.user
-        known[role] = bool(user.is_active and user.is_staff and user_has_role(user=user, role=role))
-    return known[role]
+def _holds_role(request, actor: Actor) -> bool:
+    """Whether the user is in the admin site and holds the role of ``actor`` (its group; the
+    user's groups are read once per request)."""
+    return request.user.is_staff and holds_role(request.user, actor)
 
 
 # --- The case page's forms -----------------------------------------------------------------------
@@ -184,10 +180,10 @@ class StaffCaseAdmin(admin.ModelAdmin):
     # Only the role sees the queue, and nobody edits through it.
 
     def has_module_permission(self, request):
-        return _holds_role(request, self.role)
+        return _holds_role(request, self.actor)
 
     def has_view_permission(self, request, obj=None):
-        return _holds_role(request, self.role)
+        return _holds_role(request, self.actor)
 
     def has_add_permission(self, request):
         return False

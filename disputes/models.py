@@ -54,7 +54,7 @@ def _filing_locked(dispute) -> Conflict:
     return FilingLocked()
 
 
-_EVIDENCE_RULE = (
+EVIDENCE_RULE = (
     "Evidence can be added only by the freelancer while drafting, by the client while the "
     "dispute waits for their answer, or by a party the arbitrator asked."
 )
@@ -242,9 +242,9 @@ class Dispute(models.Model):
                 actors=PARTIES,
                 before="client_response",
                 guard=lambda d, actor, **_: (
-                    None if actor == Actor.CLIENT else FilingLocked(_EVIDENCE_RULE)
+                    None if actor == Actor.CLIENT else FilingLocked(EVIDENCE_RULE)
                 ),
-                refuse_state=lambda d: FilingLocked(_EVIDENCE_RULE),
+                refuse_state=lambda d: FilingLocked(EVIDENCE_RULE),
                 refuse_actor=NotAParty,
                 label="add evidence",
             ),

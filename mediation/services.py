@@ -25,16 +25,6 @@ Kind = TimelineEvent.Kind
 __all__ = ["AlreadyAnswered", "NotAnAgent"]
 
 
-def party_of(dispute: Dispute, user: User) -> str | None:
-    """ "freelancer", "client" or None: who ``user`` is on the dispute's contract."""
-    contract = dispute.refund_request.contract
-    if user.pk == contract.freelancer_id:
-        return "freelancer"
-    if user.pk == contract.client_id:
-        return "client"
-    return None
-
-
 def parse_split(
     *, to_freelancer: object, to_client: object, total: Decimal, currency: str
 ) -> tuple[Decimal, Decimal]:

@@ -265,7 +265,6 @@ def current(row) -> Deadline | None:
 from .sweeps import (  # noqa: E402
     claim,
     enforce_deadlines,
-    register,
     registered,
     retry_stuck,
     run_sweep,
@@ -284,7 +283,6 @@ __all__ = [
     "enforce_deadlines",
     "kind",
     "kinds_for",
-    "register",
     "registered",
     "retry_stuck",
     "run_sweep",

@@ -39,7 +39,6 @@ from .deadlines import DeadlineKind, _kinds, declared
 logger = logging.getLogger(__name__)
 
 Sweep = Callable[..., int]
-_sweeps: dict[str, Sweep] = {}
 
 
 # --- Stuck rows ---------------------------------------------------------------------------------
@@ -101,26 +100,12 @@ def _one_at_a_time(
 # --- Sweeps -------------------------------------------------------------------------------------
 
 
-def register(name: str) -> Callable[[Sweep], Sweep]:
-    """Register a hand-written sweep under ``name`` (a decorator); registering again replaces it.
-
-    Prefer declaring a :class:`DeadlineKind`, whose sweep retries failed batches row by row.
-    """
-
-    def decorator(sweep: Sweep) -> Sweep:
-        _sweeps[name] = sweep
-        return sweep
-
-    return decorator
-
-
 def registered() -> dict[str, Sweep]:
     """Every sweep by name, in the order :func:`enforce_deadlines` runs them."""
     sweeps: dict[str, Sweep] = {}
     for declared_kind in declared():
         if declared_kind.apply is not None and declared_kind.sweep:
             sweeps[declared_kind.sweep] = _kind_sweep(declared_kind)
-    sweeps.update(sorted((n, s) for n, s in _sweeps.items() if n not in sweeps))
     for declared_kind in declared():
         if declared_kind.remind is not None and declared_kind.reminder_sweep:
             sweeps[declared_kind.reminder_sweep] = _kind_reminders(declared_kind)
@@ -162,7 +147,7 @@ def _remind_queryset(declared_kind: DeadlineKind) -> QuerySet:
 def sweep(name: str, *, now: datetime, batch_size: int | None = None) -> int:
     """Run the one sweep called ``name`` until nothing it handles is due; return its count."""
     batch_size = batch_size or settings.DEADLINE_SWEEP_BATCH_SIZE
-    return _exhaust(registered()[name], name, now=now, batch_size=batch_size)
+    return registered()[name](now=now, batch_size=batch_size)
 
 
 def enforce_deadlines(*, now: datetime, batch_size: int | None = None) -> dict[str, int]:
@@ -174,7 +159,7 @@ def enforce_deadlines(*, now: datetime, batch_size: int | None = None) -> dict[s
     counts: dict[str, int] = {}
     for name, sweep in registered().items():
         try:
-            total = _exhaust(sweep, name, now=now, batch_size=batch_size)
+            total = sweep(now=now, batch_size=batch_size)
         except Exception:
             logger.exception("deadline sweep %s failed; the other sweeps go on", name)
             counts[name] = -1
@@ -183,17 +168,6 @@ def enforce_deadlines(*, now: datetime, batch_size: int | None = None) -> dict[s
         if total:
             logger.info("deadline sweep %s handled %d row(s)", name, total)
     return counts
-
-
-def _exhaust(sweep: Sweep, name: str, *, now: datetime, batch_size: int) -> int:
-    if name in _sweeps:  # a hand-written sweep handles one batch per call
-        total = 0
-        while True:
-            handled = sweep(now=now, batch_size=batch_size)
-            total += handled
-            if handled < batch_size:
-                return total
-    return sweep(now=now, batch_size=batch_size)
 
 
 def claim(

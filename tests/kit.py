@@ -409,3 +409,25 @@ def _fresh(dispute):
     from disputes.models import Dispute
 
     return Dispute.objects.select_related("refund_request__contract").get(pk=dispute.pk)
+
+
+def declare_broken_sweep(monkeypatch, sweep: str = "tests.broken") -> None:
+    """Declare, for one test, a deadline whose sweep fails as a whole (it cannot read its rows)."""
+    from dataclasses import replace
+
+    from core import deadlines
+    from disputes.models import RefundRequest
+
+    def unreadable(rows):
+        raise RuntimeError("the sweep itself is broken")
+
+    broken = replace(
+        deadlines.kind("refund_request_response", RefundRequest),
+        name="tests_broken",
+        sweep=sweep,
+        reminder_sweep="",
+        remind=None,
+        load=unreadable,
+        order=99,
+    )
+    monkeypatch.setitem(deadlines._kinds, ("disputes.refundrequest", "tests_broken"), broken)

@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from core import sweeps
+from tests.kit import declare_broken_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -19,17 +19,12 @@ def test_prints_each_sweeps_count():
     assert "Handled 0 due row(s)." in out.getvalue()
 
 
-def test_exits_non_zero_naming_a_failed_sweep_after_running_the_others():
-    def broken(*, now, batch_size):
-        raise RuntimeError("broken")
-
-    sweeps.register("tests.broken")(broken)
+def test_exits_non_zero_naming_a_failed_sweep_after_running_the_others(monkeypatch):
+    declare_broken_sweep(monkeypatch, "tests.broken")
     out = StringIO()
-    try:
-        with pytest.raises(CommandError, match="tests.broken"):
-            call_command("enforce_deadlines", stdout=out)
-    finally:
-        sweeps._sweeps.pop("tests.broken")
+
+    with pytest.raises(CommandError, match="tests.broken"):
+        call_command("enforce_deadlines", stdout=out)
 
     assert "tests.broken: FAILED (see the log)" in out.getvalue()
     assert "disputes.refund_requests_expire: 0" in out.getvalue()

@@ -15,10 +15,18 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from core import deadlines, sweeps
+from core import deadlines
 from core.models import StuckDeadline
 from disputes.models import Dispute, RefundRequest
-from tests.kit import ContractFactory, UserFactory, browser_for, end_contract, file_dispute, support
+from tests.kit import (
+    ContractFactory,
+    UserFactory,
+    browser_for,
+    declare_broken_sweep,
+    end_contract,
+    file_dispute,
+    support,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -135,16 +143,11 @@ class TestAPoisonedRow:
 
 
 class TestAFailingSweep:
-    def test_is_logged_and_the_others_run(self, requests, caplog):
-        def broken(*, now, batch_size):
-            raise RuntimeError("the sweep itself is broken")
+    def test_is_logged_and_the_others_run(self, requests, caplog, monkeypatch):
+        declare_broken_sweep(monkeypatch, "tests.broken")
 
-        deadlines.register("tests.broken")(broken)
-        try:
-            with caplog.at_level(logging.ERROR, logger="core.sweeps"):
-                counts = deadlines.enforce_deadlines(now=requests[0].response_due_at)
-        finally:
-            sweeps._sweeps.pop("tests.broken")
+        with caplog.at_level(logging.ERROR, logger="core.sweeps"):
+            counts = deadlines.enforce_deadlines(now=requests[0].response_due_at)
 
         assert counts["tests.broken"] == -1
         assert counts[EXPIRE] == 5

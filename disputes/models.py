@@ -195,10 +195,6 @@ class Dispute(models.Model):
             Status.IN_ARBITRATION,
         }
     )
-    # The stages in which ``response_due_at`` is a deadline both parties or the client face.
-    PARTY_DEADLINE_STAGES = frozenset(
-        {Status.AWAITING_CLIENT, Status.RESOLUTION_PROPOSED, Status.ARBITRATION_WINDOW}
-    )
     # A later stage whose party deadline lives on its own rows (an arbitrator's evidence request)
     # registers ``finder(dispute) -> (DeadlineKind, row) | None`` for the extension.
     PARTY_DEADLINE_FINDERS: dict = {}

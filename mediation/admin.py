@@ -227,13 +227,6 @@ class MediationQueueAdmin(StaffCaseAdmin):
             return "decide_small_claim"
         return super().form_action(name, dispute)
 
-    def form_applies(self, request, name, dispute):
-        # An agent extends the parties' deadlines up to the arbitration window; the
-        # arbitrator's evidence requests are the arbitration page's.
-        if name == "extend":
-            return dispute.status in Dispute.PARTY_DEADLINE_STAGES
-        return super().form_applies(request, name, dispute)
-
     def case_context(self, request, dispute):
         return {
             **super().case_context(request, dispute),

@@ -48,3 +48,24 @@ class TestExtendingAfterTheDeadline:
         assert_error(response, 409, "deadline_passed")
         dispute.refresh_from_db()
         assert dispute.status == Dispute.Status.ARBITRATION_WINDOW
+
+
+class TestExtendingAnEvidenceRequestInTheAdmin:
+    def test_the_case_page_offers_what_the_table_allows_and_moves_the_due_date(self, contract, mia):
+        from tests.kit import arbitrator, case, evidence_request
+
+        open_case = case(contract, mia)
+        request = evidence_request(open_case, arbitrator("art"))
+        page = reverse("admin:mediation_mediationqueueitem_change", args=[open_case.pk])
+        url = reverse("admin:mediation_mediationqueueitem_extend", args=[open_case.pk])
+        later = request.due_at + timedelta(days=1)
+
+        offered = browser_for(mia).get(page)
+        done = browser_for(mia).post(
+            url, {"due_at": later.strftime("%Y-%m-%dT%H:%M"), "reason": "Closed offices."}
+        )
+
+        assert "extend" in offered.context["forms"]
+        assert done.status_code == 302
+        request.refresh_from_db()
+        assert request.due_at.strftime("%Y-%m-%dT%H:%M") == later.strftime("%Y-%m-%dT%H:%M")

@@ -17,7 +17,7 @@ from core.money import currency_places, format_amount, money, parse_amount
 from .. import ledger, timeline
 from ..models import Contract, ContractEvent, Milestone
 from .common import ensure_currency, lock_milestones, required_text
-from .milestones import milestones_auto_release, milestones_release
+from .milestones import milestones_release
 
 Kind = ContractEvent.Kind
 MilestoneStatus = Milestone.Status
@@ -121,16 +121,10 @@ def contract_end(
         Milestone.objects.filter(contract=contract).order_by("pk").values_list("pk", flat=True)
     )
     milestones = lock_milestones(milestone_ids=ids)
-    auto_release = deadlines.kind("auto_release", Milestone)
-    due = [
-        m
-        for m in milestones.values()
-        if auto_release.applies_to(m) and auto_release.due_at(m) <= now
-    ]
-    if due:
-        milestones_auto_release(due, now=now)
+    # What the milestones' own passed deadlines did comes first (a due auto-release).
+    released_by_deadline = {m.pk for m in milestones.values() if deadlines.catch_up(m, now=now)}
+    if released_by_deadline:
         milestones = lock_milestones(milestone_ids=ids)
-    released_by_deadline = {m.pk for m in due}
     for m in milestones.values():
         m.contract = contract
     holding = {pk: m for pk, m in milestones.items() if m.status in Milestone.HOLDING}
@@ -174,7 +168,7 @@ def contract_end(
         [h.milestone for h in held],
         user=actor,
         now=now,
-        values=auto_release.disarm(),
+        values=deadlines.kind("auto_release", Milestone).disarm(),
         event=lambda m: Event(
             Kind.MILESTONE_HELD,
             note=(

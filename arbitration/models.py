@@ -75,12 +75,14 @@ Dispute.lifecycle.declare(
         ),
         refuse_actor=lambda: NotAllowed("Only the parties pay for arbitration."),
         late="The arbitration window closed {when}.",
+        emits="arbitration.fee_paid",
     ),
     Action(
         "open_case",
         sources=[DStatus.ARBITRATION_WINDOW],
         target=DStatus.IN_ARBITRATION,
         actors=[Actor.SYSTEM],
+        emits="arbitration.case_opened",
     ),
     Action(
         "close_window",
@@ -114,6 +116,7 @@ Dispute.lifecycle.declare(
         actors=[Actor.ARBITRATOR],
         guard=_case_open,
         refuse_state=lambda d: CaseNotOpen(),
+        emits="evidence_request.opened",
     ),
     Action(
         "award",
@@ -122,6 +125,7 @@ Dispute.lifecycle.declare(
         actors=[Actor.ARBITRATOR],
         guard=_case_open,
         refuse_state=lambda d: CaseNotOpen(),
+        emits="award.issued",
     ),
 )
 
@@ -245,6 +249,8 @@ class EvidenceRequest(models.Model):
         initial=[Status.OPEN],
         timeline="arbitration.timeline.write",
         conflicts=_mediated_it,
+        # News about the dispute, whose GET shows its open evidence requests.
+        subject=("disputes.Dispute", "case.dispute_id"),
         actions=[
             Action(
                 "answer",
@@ -267,12 +273,14 @@ class EvidenceRequest(models.Model):
                 target=Status.CLOSED,
                 actors=[Actor.SYSTEM],
                 after="evidence_request",
+                emits="evidence_request.closed",
             ),
             Action(
                 "close_with_case",
                 sources=[Status.OPEN],
                 target=Status.CLOSED,
                 actors=[Actor.SYSTEM],
+                emits="evidence_request.closed",
             ),
         ],
     )

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("disputes.api_urls")),
     path("", include("mediation.api_urls")),
     path("", include("arbitration.api_urls")),
+    path("", include("webhooks.api_urls")),
 ]

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "disputes",
     "mediation",
     "arbitration",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -299,7 +300,27 @@ SPECTACULAR_SETTINGS = {
         "EvidenceRequestStatusEnum": "arbitration.serializers.EVIDENCE_REQUEST_STATUSES",
     },
 }
+
 IDEMPOTENCY_KEY_TTL = timedelta(hours=int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "48")))
+
+# --- Webhooks ------------------------------------------------------------------------------
+# Targets on loopback, private, link-local or reserved addresses are refused unless this is on
+# (locally and in tests it is, for a receiver on 127.0.0.1); production takes https:// only.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", not PRODUCTION)
+WEBHOOK_HTTPS_ONLY = env_bool("WEBHOOK_HTTPS_ONLY", PRODUCTION)
+# How often the relay sends what is due and what a lost task or a broker outage left behind.
+WEBHOOK_RELAY_INTERVAL = env_duration("WEBHOOK_RELAY_INTERVAL", "30s")
+CELERY_BEAT_SCHEDULE["relay-webhooks"] = {
+    "task": "webhooks.tasks.relay",
+    "schedule": WEBHOOK_RELAY_INTERVAL.total_seconds(),
+    "options": {"queue": "webhooks", "expires": WEBHOOK_RELAY_INTERVAL.total_seconds()},
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "WebhookEndpointStatusEnum": "webhooks.models.WebhookEndpoint.Status",
+        "EventTypeEnum": "webhooks.catalog.CHOICES",
+    }
+)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

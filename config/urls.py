@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("config.api_urls")),
     path("", include("accounts.urls")),
+    path("", include("webhooks.urls")),
     path("", include("contracts.urls")),
     path("", include("disputes.urls")),
     path("", include("mediation.party_urls")),

@@ -8,7 +8,10 @@ class ContractsConfig(AppConfig):
     def ready(self):
         from accounts.services import SUSPENSION_CONFLICTS
 
-        from . import deadlines  # noqa: F401  (declares the auto-release deadline)
+        from . import (
+            deadlines,  # noqa: F401  (declares the auto-release deadline)
+            events,  # noqa: F401  (what the events about contracts carry)
+        )
         from .selectors import have_a_contract
 
         # Nobody decides on an account they have a contract with.

@@ -197,6 +197,7 @@ class Contract(models.Model):
         contract="",
         initial=[Status.ACTIVE],
         timeline="contracts.timeline.write",
+        created="contract.created",
         actions=[
             Action(
                 "add_milestone",
@@ -205,7 +206,13 @@ class Contract(models.Model):
                 actors=[Actor.CLIENT],
                 refuse_state=lambda contract: ContractEnded(),
             ),
-            Action("end", sources=[Status.ACTIVE], target=Status.ENDED, actors=[Actor.CLIENT]),
+            Action(
+                "end",
+                sources=[Status.ACTIVE],
+                target=Status.ENDED,
+                actors=[Actor.CLIENT],
+                emits="contract.ended",
+            ),
         ],
     )
 
@@ -279,6 +286,7 @@ class Milestone(models.Model):
                 target=Status.FUNDED,
                 actors=[Actor.CLIENT],
                 guard=lambda m, **_: _contract_active(m),
+                emits="milestone.funded",
             ),
             Action(
                 "submit",
@@ -286,6 +294,7 @@ class Milestone(models.Model):
                 target=Status.SUBMITTED,
                 actors=[Actor.FREELANCER],
                 guard=lambda m, **_: _contract_active(m),
+                emits="milestone.submitted",
             ),
             Action(
                 "release",
@@ -295,6 +304,7 @@ class Milestone(models.Model):
                 before="auto_release",
                 guard=lambda m, **_: _contract_active(m),
                 label="release this payment",
+                emits="milestone.released",
             ),
             Action(
                 "release_part",
@@ -305,6 +315,7 @@ class Milestone(models.Model):
                 before="auto_release",
                 guard=lambda m, **_: _contract_active(m),
                 label="release this payment",
+                emits="milestone.released",
             ),
             Action(
                 "open_support_case",
@@ -320,6 +331,7 @@ class Milestone(models.Model):
                 target=Status.RELEASED,
                 actors=[Actor.SYSTEM],
                 after="auto_release",
+                emits="milestone.released",
             ),
             # Ending the contract: a milestone with money left is held for the refund request;
             # one never funded is cancelled.

@@ -58,21 +58,29 @@ def contract_get_for_user(*, user: User, pk: int) -> Contract:
     return get_object_or_404(contracts_for_user(user=user), pk=pk)
 
 
+def _with_detail(contracts: QuerySet[Contract]) -> QuerySet[Contract]:
+    """``contracts`` with each milestone's submissions and their files, as the page shows them."""
+    submissions = Submission.objects.select_related("submitted_by").prefetch_related("files")
+    return contracts.prefetch_related(
+        Prefetch("milestones__submissions", queryset=submissions.order_by("submitted_at", "pk")),
+        *(
+            Prefetch(f"milestones__{lookup}", queryset=queryset)
+            for lookup, queryset in _milestone_detail_prefetches.items()
+        ),
+    )
+
+
 def contract_detail_for_user(*, user: User, pk: int) -> Contract:
     """Return the contract with each milestone's submissions and their files."""
-    submissions = Submission.objects.select_related("submitted_by").prefetch_related("files")
-    return get_object_or_404(
-        contracts_for_user(user=user).prefetch_related(
-            Prefetch(
-                "milestones__submissions",
-                queryset=submissions.order_by("submitted_at", "pk"),
-            ),
-            *(
-                Prefetch(f"milestones__{lookup}", queryset=queryset)
-                for lookup, queryset in _milestone_detail_prefetches.items()
-            ),
-        ),
-        pk=pk,
+    return get_object_or_404(_with_detail(contracts_for_user(user=user)), pk=pk)
+
+
+def contracts_as_read(ids) -> QuerySet[Contract]:
+    """The contracts ``ids`` as their GET reads them (for the events about them)."""
+    return _with_detail(
+        Contract.objects.filter(pk__any=list(ids))
+        .select_related("client", "freelancer")
+        .prefetch_related(Prefetch("milestones", queryset=milestones_with_money()))
     )
 
 
@@ -118,16 +126,23 @@ def contracts_with_work_for_user(*, user: User) -> QuerySet[Contract]:
     )
 
 
+def _milestones_as_read() -> QuerySet[Milestone]:
+    return Milestone.objects.select_related(
+        "escrow_account", "contract__client", "contract__freelancer"
+    ).prefetch_related(Prefetch("submissions", queryset=_submissions_with_files()))
+
+
 def milestone_detail_for_user(*, user: User, pk: int) -> Milestone:
     """Return the milestone with its submissions and files, or raise Http404 for a non-party."""
     return get_object_or_404(
-        Milestone.objects.select_related(
-            "escrow_account", "contract__client", "contract__freelancer"
-        )
-        .filter(Q(contract__client=user) | Q(contract__freelancer=user))
-        .prefetch_related(Prefetch("submissions", queryset=_submissions_with_files())),
+        _milestones_as_read().filter(Q(contract__client=user) | Q(contract__freelancer=user)),
         pk=pk,
     )
+
+
+def milestones_as_read(ids) -> QuerySet[Milestone]:
+    """The milestones ``ids`` as their GET reads them (for the events about them)."""
+    return _milestones_as_read().filter(pk__any=list(ids))
 
 
 def contract_activity(*, contract: Contract) -> list[ContractEvent]:

@@ -16,8 +16,10 @@ the action, never in a view or a serializer.
 2. writes the status with ``UPDATE … WHERE pk = ANY(…) AND status IN (sources)`` and fails if
    a row was not in a source state (the caller holds the row locks; the condition makes a
    missed lock an error instead of a lost update);
-3. appends the timeline events through the lifecycle's timeline writer, and records the
-   notifications — all in the caller's transaction, so a rollback leaves no trace.
+3. appends the timeline events through the lifecycle's timeline writer, records the
+   notifications, and records the events the action emits for integrators (``emits`` on the
+   action, ``entering`` on the table: see ``webhooks.events``) — all in the caller's
+   transaction, so a rollback leaves no trace and a commit always has them.
 
 *A deadline decides, even before the sweep.* Before a person acts, :meth:`Lifecycle.check`
 applies whatever the row's own passed deadlines did (the refund, the release, the notice the
@@ -67,6 +69,7 @@ class Actor(StrEnum):
     AGENT = "agent"
     ARBITRATOR = "arbitrator"
     SUPPORT = "support"
+    OWNER = "owner"  # the one person a row belongs to (a webhook endpoint's owner)
     SYSTEM = "system"
 
 
@@ -90,6 +93,7 @@ _ACTOR_REFUSALS: dict[frozenset, Callable[[], DomainError]] = {
         "Only mediation agents and arbitrators can take this action."
     ),
     frozenset({Actor.SUPPORT}): lambda: NotAllowed("Only support staff can take this action."),
+    frozenset({Actor.OWNER}): lambda: NotAllowed("Only its owner can take this action."),
 }
 
 
@@ -121,10 +125,14 @@ class Action:
     label: str = ""  # "answer this refund request": "The deadline to <label> passed on …"
     late: str = ""  # or the whole refusal, with {when}: "The arbitration window closed {when}."
     outcome: str = ""  # the state word refusals name when ``target`` is None ("released")
+    # The event types (``webhooks.catalog``) each row the action is taken on emits, in order.
+    emits: str | tuple[str, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "sources", frozenset(self.sources))
         object.__setattr__(self, "actors", frozenset(Actor(a) for a in self.actors))
+        if isinstance(self.emits, str):
+            object.__setattr__(self, "emits", (self.emits,))
 
     @property
     def by_system(self) -> bool:
@@ -152,9 +160,17 @@ class Lifecycle:
     """The declared actions of one stateful model, and how to read its rows for them.
 
     ``contract`` is the path from a row to its contract (``""`` for a contract itself), which
-    gives the parties. ``conflicts(row, user, actor)`` adds conflicts of interest beyond being a
-    party (an arbitrator who mediated the case). ``timeline`` is the dotted path of the writer
-    ``write(rows_and_events, actor, now)`` that appends this model's events.
+    gives the parties; a row that belongs to one person instead names the path to that person's
+    id in ``owner`` (the row's one party, ``Actor.OWNER``). ``conflicts(row, user, actor)`` adds
+    conflicts of interest beyond being a party (an arbitrator who mediated the case).
+    ``timeline`` is the dotted path of the writer ``write(rows_and_events, actor, now)`` that
+    appends this model's events.
+
+    What integrators are told (``webhooks.events``): each action's ``emits``, the types in
+    ``entering`` when an action moves a row into that state, and ``created`` when a service
+    creates rows (:func:`created`). The events are about the ``subject``: the model and the
+    path from a row to its id, by default the row itself (a resolution's are about its
+    dispute).
     """
 
     def __init__(
@@ -163,27 +179,35 @@ class Lifecycle:
         name: str,
         statuses: type,
         actions: Iterable[Action],
-        contract: str,
+        contract: str = "",
+        owner: str = "",
         initial: Iterable[str] = (),
         status_field: str = "status",
         conflicts: Callable[[Any, Any, Actor], bool] | None = None,
         timeline: str = "",
+        created: str = "",
+        entering: Mapping[str, str] | None = None,
+        subject: tuple[str, str] | None = None,
     ):
         self.name = name
         self.statuses = statuses
         self.actions = {action.name: action for action in actions}
         self.contract_path = contract
+        self.owner_path = owner
         self.initial = frozenset(initial)
         self.status_field = status_field
         self.conflicts = conflicts
         self.timeline_path = timeline
+        self.created_emits = (created,) if created else ()
+        self.entering = dict(entering or {})
+        self._subject = subject
         self.model = None  # bound by contribute_to_class
         unknown = {
             state
             for action in self.actions.values()
             for state in (*action.sources, action.target)
             if state is not None and state not in statuses.values
-        }
+        } | (set(self.entering) - set(statuses.values))
         if unknown:
             raise ValueError(f"{name}: unknown states {sorted(unknown)}")
 
@@ -207,6 +231,17 @@ class Lifecycle:
     def __getitem__(self, name: str) -> Action:
         return self.actions[name]
 
+    @property
+    def subject(self) -> tuple[str, str]:
+        """The model the rows' events are about (``app_label.ModelName``), and the path from a
+        row to its id."""
+        return self._subject or (self.model._meta.label, "pk")
+
+    def emits(self, action: Action) -> tuple[str, ...]:
+        """The event types each row ``action`` is taken on emits: its own, then its target's."""
+        entered = self.entering.get(action.target) if action.target is not None else None
+        return (*action.emits, *((entered,) if entered else ()))
+
     def __iter__(self):
         return iter(self.actions.values())
 
@@ -222,6 +257,11 @@ class Lifecycle:
         return obj
 
     def parties_of(self, row) -> dict[int, Actor]:
+        if self.owner_path:
+            owner = row
+            for part in self.owner_path.split("."):
+                owner = getattr(owner, part)
+            return {owner: Actor.OWNER}
         contract = self.contract_of(row)
         return {contract.client_id: Actor.CLIENT, contract.freelancer_id: Actor.FREELANCER}
 
@@ -434,6 +474,21 @@ def perform(
         from accounts.services import notifications_send
 
         notifications_send(messages=messages, now=now)
+    emitted = lifecycle.emits(action)
+    if emitted:
+        from webhooks.events import record
+
+        record(emitted, batch, lifecycle=lifecycle, now=now)
+
+
+def created(lifecycle: Lifecycle, rows: Sequence | Any, *, now: datetime) -> None:
+    """Record what creating ``rows`` (in one of their initial states) owes the outside world:
+    the lifecycle's ``created`` events, in the creating service's transaction."""
+    batch = list(rows) if isinstance(rows, list | tuple) else [rows]
+    if batch and lifecycle.created_emits:
+        from webhooks.events import record
+
+        record(lifecycle.created_emits, batch, lifecycle=lifecycle, now=now)
 
 
 def _write(lifecycle: Lifecycle, action: Action, batch: list, values) -> None:

@@ -19,7 +19,12 @@ does not make a row stuck: it is simply tried again on the next run.
 
 Reminders (48 and 24 hours before each party-facing deadline) are sweeps too. A row gets only
 the reminder of the window it is in — due within 24 hours, the 24-hour text only — and each row
-records when each reminder went out, so each is sent at most once, whatever the backlog.
+records when each reminder went out, so each is sent at most once, whatever the backlog. Each
+reminder is also a ``deadline.reminder`` event for integrators (``webhooks.events``).
+
+A sweep's batches write their events without the objects' data, which the webhook relay builds
+right after each batch commits (``webhooks.events.batched``): serializing thousands of objects
+per batch would cost more than the sweep.
 """
 
 from __future__ import annotations
@@ -128,6 +133,7 @@ def _kind_reminders(declared_kind: DeadlineKind) -> Sweep:
                 fields=dict(declared_kind.reminders),
                 send=declared_kind.remind,
                 stuck_as=(declared_kind.model, f"{declared_kind.name} reminder"),
+                lifecycle=getattr(declared_kind.model_class, "lifecycle", None),
             ),
             now=now,
             batch_size=batch_size,
@@ -199,6 +205,13 @@ def run_sweep(declared_kind: DeadlineKind, *, now: datetime, batch_size: int) ->
     A batch that fails is retried one row at a time (see the module docstring). Returns how
     many rows were handled.
     """
+    from webhooks.events import batched
+
+    with batched():
+        return _run_sweep(declared_kind, now=now, batch_size=batch_size)
+
+
+def _run_sweep(declared_kind: DeadlineKind, *, now: datetime, batch_size: int) -> int:
     skip = _stuck_ids(declared_kind.model, declared_kind.name)
     total = 0
     while True:
@@ -287,6 +300,8 @@ class Reminder:
     fields: dict[int, str]
     send: Callable[[Iterable[Model], int, datetime], None]
     stuck_as: tuple[str, str] | None = None
+    # The table of the reminded rows, for their ``deadline.reminder`` events (None: no events).
+    lifecycle: object | None = None
 
 
 def send_reminders(reminder: Reminder, *, now: datetime, batch_size: int) -> int:
@@ -298,6 +313,16 @@ def send_reminders(reminder: Reminder, *, now: datetime, batch_size: int) -> int
     still makes sense, never an older text as well. A batch that fails is sent one row at a
     time, and a row whose reminder fails alone is marked stuck, like a deadline's row.
     """
+    from webhooks.events import batched
+
+    with batched():
+        return _send_reminders(reminder, now=now, batch_size=batch_size)
+
+
+REMINDER_EVENT = "deadline.reminder"
+
+
+def _send_reminders(reminder: Reminder, *, now: datetime, batch_size: int) -> int:
     skip = _stuck_ids(*reminder.stuck_as) if reminder.stuck_as else set()
     sent = 0
     nearer = timedelta(0)
@@ -311,6 +336,10 @@ def send_reminders(reminder: Reminder, *, now: datetime, batch_size: int) -> int
 
         def remind(rows, hours=hours):
             reminder.send(rows, hours, now)
+            if reminder.lifecycle is not None:
+                from webhooks.events import record
+
+                record((REMINDER_EVENT,), rows, lifecycle=reminder.lifecycle, now=now)
             covered = {f: now for h, f in reminder.fields.items() if h >= hours}
             type(rows[0])._base_manager.filter(pk__any=[row.pk for row in rows]).update(**covered)
 

@@ -9,7 +9,10 @@ class DisputesConfig(AppConfig):
         from contracts import selectors as contract_selectors
         from contracts import views as contract_views
 
-        from . import deadlines  # noqa: F401  (declares the deadlines)
+        from . import (
+            deadlines,  # noqa: F401  (declares the deadlines)
+            events,  # noqa: F401  (what the events about disputes carry)
+        )
         from .models import SupportCase
         from .views import milestone_next_step
 

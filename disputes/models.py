@@ -95,6 +95,7 @@ class RefundRequest(models.Model):
         contract="contract",
         initial=[Status.OPEN],
         timeline="disputes.services.timeline.write",
+        created="refund_request.opened",
         actions=[
             Action(
                 "accept",
@@ -103,6 +104,7 @@ class RefundRequest(models.Model):
                 actors=[Actor.FREELANCER],
                 before="refund_request_response",
                 label="answer this refund request",
+                emits="refund_request.accepted",
             ),
             Action(
                 "start_dispute",
@@ -128,6 +130,7 @@ class RefundRequest(models.Model):
                 target=Status.EXPIRED,
                 actors=[Actor.SYSTEM],
                 after="refund_request_response",
+                emits="refund_request.expired",
             ),
         ],
     )
@@ -207,6 +210,8 @@ class Dispute(models.Model):
         contract="refund_request.contract",
         initial=[Status.DRAFT],
         timeline="disputes.services.timeline.write",
+        # However it closes (its ``outcome`` says how), integrators hear of it.
+        entering={Status.CLOSED: "dispute.closed"},
         # Whoever mediated a dispute never arbitrates it.
         conflicts=lambda d, user, actor: actor == Actor.ARBITRATOR and d.mediated_by(user),
         actions=[
@@ -229,6 +234,7 @@ class Dispute(models.Model):
                 before_via="refund_request",
                 refuse_state=_filing_locked,
                 label="submit this dispute",
+                emits="dispute.submitted",
             ),
             Action("lapse", sources=[Status.DRAFT], target=Status.LAPSED, actors=[Actor.SYSTEM]),
             Action(
@@ -258,6 +264,7 @@ class Dispute(models.Model):
                     "waiting for the client's answer can be accepted.",
                 ),
                 label="answer this dispute",
+                emits="dispute.accepted",
             ),
             Action(
                 "decline",
@@ -266,6 +273,7 @@ class Dispute(models.Model):
                 actors=[Actor.CLIENT],
                 before="client_response",
                 label="answer this dispute",
+                emits="dispute.declined",
             ),
             Action(
                 "client_silent",
@@ -302,6 +310,7 @@ class Dispute(models.Model):
                 ),
                 refuse_actor=lambda: NotAllowed("Only mediation agents can take this action."),
                 label="extend it",
+                emits="deadline.extended",
             ),
         ],
     )

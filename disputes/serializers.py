@@ -103,6 +103,12 @@ def _provide(context: dict, disputes: Iterable[Dispute]) -> None:
     provided["asked"].update(dispute.pk for dispute in todo)
 
 
+def provide_dispute_fields(context: dict, disputes: Iterable[Dispute]) -> None:
+    """Read the later stages' fields of ``disputes`` at once, for serializers sharing
+    ``context`` (the events about many disputes)."""
+    _provide(context, disputes)
+
+
 class ProvidedField(serializers.Field):
     """A field of the dispute object that a later stage fills (``register_dispute_field``)."""
 

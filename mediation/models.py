@@ -75,6 +75,7 @@ Dispute.lifecycle.declare(
         sources=[DStatus.IN_MEDIATION],
         target=DStatus.RESOLUTION_PROPOSED,
         actors=[Actor.AGENT],
+        emits="resolution.proposed",
     ),
     Action(
         "decide_small_claim",
@@ -107,6 +108,7 @@ Dispute.lifecycle.declare(
         target=DStatus.ARBITRATION_WINDOW,
         actors=[Actor.SYSTEM],
         after="resolution_response",
+        emits="notice.issued",
     ),
 )
 
@@ -131,6 +133,8 @@ class Resolution(models.Model):
         contract="dispute.refund_request.contract",
         initial=[Status.PROPOSED, Status.BINDING],
         timeline="mediation.timeline.write",
+        # The parties' answers are news about the dispute, whose GET shows the resolution.
+        subject=("disputes.Dispute", "dispute_id"),
         actions=[
             Action(
                 "accept",
@@ -146,6 +150,7 @@ class Resolution(models.Model):
                         else None
                     )
                 ),
+                emits="resolution.accepted",
             ),
             Action(
                 "accept_last",
@@ -160,6 +165,7 @@ class Resolution(models.Model):
                         else Conflict("Waiting for the other party.")
                     )
                 ),
+                emits="resolution.accepted",
             ),
             Action(
                 "reject",
@@ -167,6 +173,7 @@ class Resolution(models.Model):
                 target=Status.REJECTED,
                 actors=PARTIES,
                 guard=_unanswered,
+                emits="resolution.rejected",
             ),
             Action(
                 "expire",

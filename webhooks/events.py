@@ -1,0 +1,247 @@
+"""Recording events: the outbox of what integrators are told.
+
+``core.actions.perform`` (and ``core.actions.created``, and the reminder sweep) call
+:func:`record` in the transaction that makes the change, with the types the tables declare
+(``webhooks.catalog``). For each object the rows are about (their lifecycle's ``subject``), it
+asks the app that owns the object who can see it (:class:`Subject`: the parties, as the API's
+visibility rules say) and writes one ``Event`` per recipient, with the object as that recipient's
+GET returns it. The deliveries the events owe to their recipients' webhook endpoints are written
+in the same transaction (``webhooks.relay``) and sent after commit. So a committed change always
+has its events and deliveries, and a rolled-back one never does.
+
+*Snapshots.* An event's ``data`` is serialized in the change's transaction, with the app's own
+GET serializer: the object as the change left it. A deadline sweep changes thousands of rows a
+second, and serializing each for each party would cost more than the sweep itself, so within
+:func:`batched` (the sweeps) the events are written without ``data``, and the relay builds it
+right after the batch commits, before the event is sent or listed (:func:`fill`): the object as
+it is then, normally within a second of the change.
+
+*The stream.* A user's events, in id order, are their stream (``/events/?after=``). Ids come from
+one sequence, so two transactions writing events for the same user could commit out of id order
+and a poller that already read the higher id would never see the lower one. :func:`record`
+therefore takes a transaction-scoped lock per recipient before drawing ids (PostgreSQL advisory
+locks, in user-id order; SQLite has one writer at a time anyway): for each user, ids commit in
+increasing order.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from accounts.models import User
+from core import bulk
+
+from .models import Event
+
+# The namespace of the stream locks among PostgreSQL's advisory locks.
+_STREAM_LOCKS = 0x57EB
+
+
+@dataclass(frozen=True)
+class Subject:
+    """How the events about one model's objects are addressed, and what they carry.
+
+    Registered by the app that owns the model (its ``events`` module). ``audience(ids)`` answers
+    ``{id: [user ids]}``: who can see each object, in one query. ``load(ids)`` returns the rows
+    as the GET reads them (its ``select_related`` and prefetches), and ``serializer`` is the
+    GET's; ``prepare(rows, context)`` may read what the serializer needs for all rows at once.
+    """
+
+    model: str  # "app_label.ModelName"
+    serializer: type
+    load: Callable[[Sequence[int]], Iterable[Any]]
+    audience: Callable[[Sequence[int]], Mapping[int, Sequence[int]]]
+    prepare: Callable[[list, dict], None] | None = None
+
+
+_subjects: dict[str, Subject] = {}
+
+
+def register(*subjects: Subject) -> None:
+    for subject in subjects:
+        _subjects[subject.model.lower()] = subject
+
+
+def subject_of(model: str) -> Subject:
+    try:
+        return _subjects[model.lower()]
+    except KeyError:
+        raise LookupError(
+            f"{model} emits events but registers no webhooks.events.Subject for them"
+        ) from None
+
+
+_batched: contextvars.ContextVar[bool] = contextvars.ContextVar("events_batched", default=False)
+
+
+@contextmanager
+def batched():
+    """Write the events of what runs inside without ``data``; the relay builds it after commit.
+
+    For the deadline sweeps (``core.sweeps``): see the module docstring.
+    """
+    token = _batched.set(True)
+    try:
+        yield
+    finally:
+        _batched.reset(token)
+
+
+def _follow(row, path: str):
+    value = row
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def record(types: Sequence[str], rows: Sequence, *, lifecycle, now: datetime) -> list[int]:
+    """Write the events ``types`` about each row (see the module docstring); return their ids.
+
+    Call in the transaction that made the change, after writing it: the snapshot and the
+    audience are read from the rows as the change left them.
+    """
+    label, path = lifecycle.subject
+    subject = subject_of(label)
+    ids: list[int] = []
+    for row in rows:
+        pk = _follow(row, path)
+        if pk not in ids:
+            ids.append(pk)
+    audience = subject.audience(ids)
+    pairs = [(pk, user_id) for pk in ids for user_id in audience.get(pk, ())]
+    if not pairs:
+        return []
+    _lock_streams({user_id for _, user_id in pairs})
+    data = None if _batched.get() else snapshots(subject, pairs)
+    model = label.lower()
+    events = []
+    for pk, user_id in pairs:
+        for type_ in types:
+            event = {
+                "user_id": user_id,
+                "type": type_,
+                "created_at": now,
+                "subject_model": model,
+                "subject_id": pk,
+            }
+            if data is not None:
+                event["data"] = data.get((pk, user_id))
+            events.append(event)
+    event_ids = bulk.insert(Event, events, ids=True)
+
+    from .relay import deliveries_create
+
+    deliveries_create(
+        events=[(pk, e["user_id"], e["type"]) for pk, e in zip(event_ids, events, strict=True)],
+        now=now,
+    )
+    return event_ids
+
+
+def _lock_streams(user_ids: Iterable[int]) -> None:
+    """Hold each user's stream until this transaction ends (see the module docstring)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, (u %% 2147483647)::int)"
+            " FROM (SELECT u FROM unnest(%s::bigint[]) AS u ORDER BY u) AS s",
+            [_STREAM_LOCKS, sorted(user_ids)],
+        )
+
+
+class _Viewer:
+    """What the GET serializers read of the request: who is asking, and absolute links."""
+
+    user: User | None = None
+
+    def build_absolute_uri(self, path: str) -> str:
+        return f"{settings.SITE_URL}{path}"
+
+
+def snapshots(subject: Subject, pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], Any]:
+    """``{(object id, user id): the object as its GET returns it to that user}``.
+
+    One serializer for all of them (building a serializer costs more than using it), with the
+    viewer changed for each; objects gone meanwhile are left out.
+    """
+    rows = {row.pk: row for row in subject.load(sorted({pk for pk, _ in pairs}))}
+    users = User.objects.in_bulk(sorted({user_id for _, user_id in pairs}))
+    viewer = _Viewer()
+    context = {"request": viewer}
+    if subject.prepare is not None:
+        subject.prepare(list(rows.values()), context)
+    serializer = subject.serializer(context=context)
+    found = {}
+    for pk, user_id in pairs:
+        if pk in rows and user_id in users:
+            viewer.user = users[user_id]
+            found[(pk, user_id)] = serializer.to_representation(rows[pk])
+    return found
+
+
+# --- Building what a sweep left out ---------------------------------------------------------------
+
+FILL_BATCH = 500
+
+
+def fill(events: Sequence[Event]) -> None:
+    """Build the ``data`` of those of ``events`` written without it, and store it.
+
+    Each is built once: the first to store it wins, and a later builder keeps what is stored.
+    """
+    pending = [e for e in events if e.data is None]
+    if not pending:
+        return
+    by_model: dict[str, list[Event]] = {}
+    for event in pending:
+        by_model.setdefault(event.subject_model, []).append(event)
+    built: dict[int, Any] = {}
+    for model, group in by_model.items():
+        found = snapshots(subject_of(model), [(e.subject_id, e.user_id) for e in group])
+        for event in group:
+            built[event.pk] = found.get((event.subject_id, event.user_id), {})
+    _store(built)
+    stored = dict(Event.objects.filter(pk__any=list(built)).values_list("pk", "data"))
+    for event in pending:
+        event.data = stored.get(event.pk, built[event.pk])
+
+
+def _store(built: Mapping[int, Any]) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE webhooks_event AS e SET data = v.data::jsonb"
+                " FROM unnest(%s::bigint[], %s::text[]) AS v(id, data)"
+                " WHERE e.id = v.id AND e.data IS NULL",
+                [list(built), [json.dumps(value) for value in built.values()]],
+            )
+        return
+    for pk, value in built.items():
+        Event.objects.filter(pk=pk, data__isnull=True).update(data=value)
+
+
+def fill_pending(*, batch_size: int = FILL_BATCH) -> int:
+    """Build the data of every event still without it, a batch per transaction; return how
+    many were built. Safe on several workers at once (rows another holds are skipped)."""
+    total = 0
+    while True:
+        with transaction.atomic():
+            events = list(
+                Event.objects.select_for_update(skip_locked=True)
+                .filter(data__isnull=True)
+                .order_by("pk")[:batch_size]
+            )
+            fill(events)
+        total += len(events)
+        if len(events) < batch_size:
+            return total

@@ -15,7 +15,16 @@ from django.apps import apps
 from core.actions import Lifecycle
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["accounts", "contracts", "core", "disputes", "mediation", "arbitration", "config"]
+APPS = [
+    "accounts",
+    "contracts",
+    "core",
+    "disputes",
+    "mediation",
+    "arbitration",
+    "webhooks",
+    "config",
+]
 THE_MACHINERY = ROOT / "core" / "actions.py"
 
 

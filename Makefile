@@ -21,18 +21,19 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 # Set up and serve the demo on http://$(HOST):$(PORT), with a Celery worker (and beat) on the
-# embedded broker enforcing the deadlines in the background.
+# embedded broker enforcing the deadlines and sending webhooks in the background.
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@mkdir -p var/celery/queue var/celery/processed
-	@$(BIN)/celery -A config worker --beat --pool=solo --loglevel=WARNING & \
+	@$(BIN)/celery -A config worker --beat --pool=solo -Q celery,webhooks --loglevel=WARNING & \
 	worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# A Celery worker with beat, for a machine where CELERY_BROKER_URL points at Redis.
+# A Celery worker with beat, for a machine where CELERY_BROKER_URL points at Redis: it serves
+# the default queue and the webhooks queue.
 worker: install
-	$(BIN)/celery -A config worker --beat --loglevel=INFO
+	$(BIN)/celery -A config worker --beat -Q celery,webhooks --loglevel=INFO
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -22,9 +22,9 @@ the reminder of the window it is in — due within 24 hours, the 24-hour text on
 records when each reminder went out, so each is sent at most once, whatever the backlog. Each
 reminder is also a ``deadline.reminder`` event for integrators (``webhooks.events``).
 
-A sweep's batches write their events without the objects' data, which the webhook relay builds
-right after each batch commits (``webhooks.events.batched``): serializing thousands of objects
-per batch would cost more than the sweep.
+Each transaction of a sweep writes its events together at its end, without the objects' data,
+which the webhook relay builds right after the batch commits (``webhooks.events.batched``):
+serializing thousands of objects per batch would cost more than the sweep.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def _one_at_a_time(
     handled = 0
     for pk in pks:
         try:
-            with transaction.atomic():
+            with transaction.atomic(), events_batched():
                 handled += bool(attempt(pk))
         except OperationalError:
             logger.warning(
@@ -100,6 +100,13 @@ def _one_at_a_time(
             _mark_stuck(model, kind, pk, error, now)
             skip.add(pk)
     return handled
+
+
+def events_batched():
+    """Within one of a sweep's transactions: its events are written together at the end."""
+    from webhooks.events import batched
+
+    return batched()
 
 
 # --- Sweeps -------------------------------------------------------------------------------------
@@ -205,19 +212,12 @@ def run_sweep(declared_kind: DeadlineKind, *, now: datetime, batch_size: int) ->
     A batch that fails is retried one row at a time (see the module docstring). Returns how
     many rows were handled.
     """
-    from webhooks.events import batched
-
-    with batched():
-        return _run_sweep(declared_kind, now=now, batch_size=batch_size)
-
-
-def _run_sweep(declared_kind: DeadlineKind, *, now: datetime, batch_size: int) -> int:
     skip = _stuck_ids(declared_kind.model, declared_kind.name)
     total = 0
     while True:
         claimed: list[int] = []
         try:
-            with transaction.atomic():
+            with transaction.atomic(), events_batched():
                 rows = claim(
                     declared_kind.queryset(),
                     due_field=declared_kind.due_field,
@@ -284,6 +284,9 @@ def retry_stuck(stuck, *, now: datetime) -> bool:
         return False
 
 
+REMINDER_EVENT = "deadline.reminder"
+
+
 # --- Reminders ----------------------------------------------------------------------------------
 
 
@@ -313,16 +316,6 @@ def send_reminders(reminder: Reminder, *, now: datetime, batch_size: int) -> int
     still makes sense, never an older text as well. A batch that fails is sent one row at a
     time, and a row whose reminder fails alone is marked stuck, like a deadline's row.
     """
-    from webhooks.events import batched
-
-    with batched():
-        return _send_reminders(reminder, now=now, batch_size=batch_size)
-
-
-REMINDER_EVENT = "deadline.reminder"
-
-
-def _send_reminders(reminder: Reminder, *, now: datetime, batch_size: int) -> int:
     skip = _stuck_ids(*reminder.stuck_as) if reminder.stuck_as else set()
     sent = 0
     nearer = timedelta(0)
@@ -353,7 +346,7 @@ def _send_reminders(reminder: Reminder, *, now: datetime, batch_size: int) -> in
         while True:
             claimed: list[int] = []
             try:
-                with transaction.atomic():
+                with transaction.atomic(), events_batched():
                     queryset = due(reminder.queryset())
                     if skip:
                         queryset = queryset.exclude(pk__any=list(skip))

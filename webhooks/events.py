@@ -80,20 +80,35 @@ def subject_of(model: str) -> Subject:
         ) from None
 
 
-_batched: contextvars.ContextVar[bool] = contextvars.ContextVar("events_batched", default=False)
+class _Batch:
+    """The events of one sweep transaction, written together when it ends."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+
+_batch: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar("events_batch", default=None)
 
 
 @contextmanager
 def batched():
-    """Write the events of what runs inside without ``data``; the relay builds it after commit.
+    """Write the events of what runs inside together, without ``data``, when it ends.
 
-    For the deadline sweeps (``core.sweeps``): see the module docstring.
+    For the deadline sweeps: enter it inside each of their transactions (``core.sweeps``). The
+    relay builds the data right after commit (see the module docstring), and the streams of all
+    the batch's recipients are locked at once, in order, as a person's action locks its two.
+    Nothing is written if the block raises: its transaction rolls back anyway.
     """
-    token = _batched.set(True)
+    if _batch.get() is not None:
+        yield
+        return
+    batch = _Batch()
+    token = _batch.set(batch)
     try:
         yield
     finally:
-        _batched.reset(token)
+        _batch.reset(token)
+    _write(batch.events, ids=False)
 
 
 def _follow(row, path: str):
@@ -104,7 +119,8 @@ def _follow(row, path: str):
 
 
 def record(types: Sequence[str], rows: Sequence, *, lifecycle, now: datetime) -> list[int]:
-    """Write the events ``types`` about each row (see the module docstring); return their ids.
+    """Write the events ``types`` about each row (see the module docstring); return their ids
+    (none within :func:`batched`, which writes them later).
 
     Call in the transaction that made the change, after writing it: the snapshot and the
     audience are read from the rows as the change left them.
@@ -120,8 +136,11 @@ def record(types: Sequence[str], rows: Sequence, *, lifecycle, now: datetime) ->
     pairs = [(pk, user_id) for pk in ids for user_id in audience.get(pk, ())]
     if not pairs:
         return []
-    _lock_streams({user_id for _, user_id in pairs})
-    data = None if _batched.get() else snapshots(subject, pairs)
+    batch = _batch.get()
+    data = None
+    if batch is None:
+        _lock_streams({user_id for _, user_id in pairs})  # before the snapshot is read
+        data = snapshots(subject, pairs)
     model = label.lower()
     events = []
     for pk, user_id in pairs:
@@ -136,19 +155,38 @@ def record(types: Sequence[str], rows: Sequence, *, lifecycle, now: datetime) ->
             if data is not None:
                 event["data"] = data.get((pk, user_id))
             events.append(event)
-    event_ids = bulk.insert(Event, events, ids=True)
+    if batch is not None:
+        batch.events += events
+        return []
+    return _write(events, ids=True)
 
-    from .relay import deliveries_create
 
-    deliveries_create(
-        events=[(pk, e["user_id"], e["type"]) for pk, e in zip(event_ids, events, strict=True)],
-        now=now,
-    )
+def _write(events: list[dict[str, Any]], *, ids: bool) -> list[int]:
+    """Insert ``events`` and the deliveries they owe; return their ids when ``ids`` (or when
+    deliveries need them)."""
+    if not events:
+        return []
+    from .relay import deliveries_create, endpoints_of
+
+    users = {event["user_id"] for event in events}
+    _lock_streams(users)
+    endpoints = endpoints_of(users)
+    event_ids = bulk.insert(Event, events, ids=ids or bool(endpoints))
+    if endpoints:
+        deliveries_create(
+            events=[(pk, e["user_id"], e["type"]) for pk, e in zip(event_ids, events, strict=True)],
+            endpoints=endpoints,
+            now=events[0]["created_at"],
+        )
     return event_ids
 
 
 def _lock_streams(user_ids: Iterable[int]) -> None:
-    """Hold each user's stream until this transaction ends (see the module docstring)."""
+    """Hold each user's stream until this transaction ends (see the module docstring).
+
+    Re-taking a lock the transaction holds is free; taking them all in one statement, in
+    user-id order, is what keeps two writers from waiting on each other for ever.
+    """
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:

@@ -59,19 +59,31 @@ SWEEP_LIMIT = 5000  # deliveries enqueued per sweep run; the next run takes the 
 Enqueue = Callable[[list[int], timedelta | None], bool]
 
 
-def deliveries_create(*, events: Sequence[tuple[int, int, str]], now: datetime) -> list[int]:
-    """Owe each ``(event id, user id, type)`` to its user's matching ENABLED endpoints.
+def endpoints_of(users) -> dict[int, list[tuple[int, list[str]]]]:
+    """``{owner id: [(endpoint id, its patterns)]}``: the ENABLED endpoints of ``users``."""
+    found: dict[int, list[tuple[int, list[str]]]] = {}
+    for pk, owner_id, patterns in (
+        WebhookEndpoint.objects.filter(
+            owner_id__any=sorted(users), status=WebhookEndpoint.Status.ENABLED
+        )
+        .order_by("pk")
+        .values_list("pk", "owner_id", "events")
+    ):
+        found.setdefault(owner_id, []).append((pk, patterns))
+    return found
+
+
+def deliveries_create(
+    *,
+    events: Sequence[tuple[int, int, str]],
+    endpoints: dict[int, list[tuple[int, list[str]]]],
+    now: datetime,
+) -> list[int]:
+    """Owe each ``(event id, user id, type)`` to the matching ones of its user's ``endpoints``
+    (:func:`endpoints_of`).
 
     In the caller's transaction; the ``deliver`` task is enqueued once it commits.
     """
-    owners = sorted({user_id for _, user_id, _ in events})
-    endpoints: dict[int, list[tuple[int, list[str]]]] = {}
-    for pk, owner_id, patterns in WebhookEndpoint.objects.filter(
-        owner_id__any=owners, status=WebhookEndpoint.Status.ENABLED
-    ).values_list("pk", "owner_id", "events"):
-        endpoints.setdefault(owner_id, []).append((pk, patterns))
-    if not endpoints:
-        return []
     rows = [
         {
             "event_id": event_id,

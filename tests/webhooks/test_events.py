@@ -110,15 +110,15 @@ class TestTheOutbox:
         from webhooks import relay
 
         calls = []
-        original = relay.deliveries_create
+        original = relay.endpoints_of
 
-        def failing_once(**kwargs):
+        def failing_once(users):
             calls.append(1)
             if len(calls) == 1:
                 raise RuntimeError("the batch failed")
-            return original(**kwargs)
+            return original(users)
 
-        monkeypatch.setattr(relay, "deliveries_create", failing_once)
+        monkeypatch.setattr(relay, "endpoints_of", failing_once)
 
         deadlines.sweep("disputes.refund_requests_expire", now=timezone.now())
 

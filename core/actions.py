@@ -168,7 +168,7 @@ class Lifecycle:
 
     What integrators are told (``webhooks.events``): each action's ``emits``, the types in
     ``entering`` when an action moves a row into that state, and ``created`` when a service
-    creates rows (:func:`created`). The events are about the ``subject``: the model and the
+    creates rows (:func:`record_created`). The events are about the ``subject``: the model and the
     path from a row to its id, by default the row itself (a resolution's are about its
     dispute).
     """
@@ -481,7 +481,7 @@ def perform(
         record(emitted, batch, lifecycle=lifecycle, now=now)
 
 
-def created(lifecycle: Lifecycle, rows: Sequence | Any, *, now: datetime) -> None:
+def record_created(lifecycle: Lifecycle, rows: Sequence | Any, *, now: datetime) -> None:
     """Record what creating ``rows`` (in one of their initial states) owes the outside world:
     the lifecycle's ``created`` events, in the creating service's transaction."""
     batch = list(rows) if isinstance(rows, list | tuple) else [rows]

@@ -1,6 +1,6 @@
 """Recording events: the outbox of what integrators are told.
 
-``core.actions.perform`` (and ``core.actions.created``, and the reminder sweep) call
+``core.actions.perform`` (and ``core.actions.record_created``, and the reminder sweep) call
 :func:`record` in the transaction that makes the change, with the types the tables declare
 (``webhooks.catalog``). For each object the rows are about (their lifecycle's ``subject``), it
 asks the app that owns the object who can see it (:class:`Subject`: the parties, as the API's
@@ -18,9 +18,10 @@ it is then, normally within a second of the change.
 
 *The stream.* A user's events, in id order, are their stream (``/events/?after=``). Ids come from
 one sequence, so two transactions writing events for the same user could commit out of id order
-and a poller that already read the higher id would never see the lower one. :func:`record`
-therefore takes a transaction-scoped lock per recipient before drawing ids (PostgreSQL advisory
-locks, in user-id order; SQLite has one writer at a time anyway): for each user, ids commit in
+and a poller that already read the higher id would never see the lower one. So before drawing
+ids a transaction takes a lock per recipient, held until it ends (PostgreSQL advisory locks,
+all in one statement in user-id order: a person's action at its first event, a sweep's
+transaction at its end; SQLite has one writer at a time anyway): for each user, ids commit in
 increasing order.
 """
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from accounts.models import User
 from accounts.services import user_ensure_can_act
 from core import deadlines
-from core.actions import Event, created, perform, service
+from core.actions import Event, perform, record_created, service
 from core.errors import InvalidInput
 from core.money import currency_places, format_amount, money, parse_amount
 
@@ -46,7 +46,7 @@ def contract_create(
         actor=client,
         now=now,
     )
-    created(Contract.lifecycle, contract, now=now)
+    record_created(Contract.lifecycle, contract, now=now)
     return contract
 
 

@@ -12,7 +12,7 @@ from accounts.services import Message, notifications_send
 from contracts import services as contract_services
 from contracts.models import Contract
 from core import deadlines
-from core.actions import Event, created, service
+from core.actions import Event, record_created, service
 from core.money import money
 
 from ..models import RefundRequest, TimelineEvent
@@ -71,7 +71,7 @@ def contract_end(
         actor=actor,
         now=now,
     )
-    created(RefundRequest.lifecycle, requests, now=now)
+    record_created(RefundRequest.lifecycle, requests, now=now)
     notifications_send(
         messages=[
             Message(

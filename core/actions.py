@@ -568,10 +568,13 @@ def atomic():
 
     A person's late action raises :class:`DeadlineSettled` after the deadline's outcome was
     written; the block then commits (or releases its savepoint) and the refusal is raised again.
-    Any other exception rolls back as usual.
+    Any other exception rolls back as usual. The events the block records are written as it
+    ends (``webhooks.events.written_at_end``).
     """
+    from webhooks.events import written_at_end
+
     settled = None
-    with transaction.atomic():
+    with transaction.atomic(), written_at_end():
         try:
             yield
         except DeadlineSettled as exc:

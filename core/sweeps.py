@@ -277,7 +277,7 @@ def retry_stuck(stuck, *, now: datetime) -> bool:
     if declared_kind is None:
         return False
     try:
-        with transaction.atomic():
+        with transaction.atomic(), events_batched():
             return _apply_one(declared_kind, stuck.object_id, now=now)
     except Exception as error:
         _mark_stuck(stuck.model, stuck.kind, stuck.object_id, error, now)

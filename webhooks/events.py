@@ -12,17 +12,17 @@ has its events and deliveries, and a rolled-back one never does.
 *Snapshots.* An event's ``data`` is serialized in the change's transaction, with the app's own
 GET serializer: the object as the change left it. A deadline sweep changes thousands of rows a
 second, and serializing each for each party would cost more than the sweep itself, so within
-:func:`batched` (the sweeps) the events are written without ``data``, and the relay builds it
+:func:`batched` (a sweep's transaction) the events are written without ``data``; the relay builds it
 right after the batch commits, before the event is sent or listed (:func:`fill`): the object as
 it is then, normally within a second of the change.
 
 *The stream.* A user's events, in id order, are their stream (``/events/?after=``). Ids come from
 one sequence, so two transactions writing events for the same user could commit out of id order
-and a poller that already read the higher id would never see the lower one. So before drawing
-ids a transaction takes a lock per recipient, held until it ends (PostgreSQL advisory locks,
-all in one statement in user-id order: a person's action at its first event, a sweep's
-transaction at its end; SQLite has one writer at a time anyway): for each user, ids commit in
-increasing order.
+and a poller that already read the higher id would never see the lower one. So the events of a
+service or of a sweep's transaction are written when it ends (:func:`written_at_end`), after a
+lock per recipient is taken (PostgreSQL advisory locks, all in one statement in user-id order,
+held until the transaction ends; SQLite has one writer at a time anyway): for each user, ids
+commit in increasing order.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import contextvars
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -81,35 +81,47 @@ def subject_of(model: str) -> Subject:
         ) from None
 
 
-class _Batch:
-    """The events of one sweep transaction, written together when it ends."""
+@dataclass
+class _Pending:
+    """The events recorded in one block, written when the outermost block ends."""
 
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
+    snapshots: bool
+    events: list[dict[str, Any]] = field(default_factory=list)
 
 
-_batch: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar("events_batch", default=None)
+_pending: contextvars.ContextVar[_Pending | None] = contextvars.ContextVar(
+    "events_pending", default=None
+)
 
 
 @contextmanager
-def batched():
-    """Write the events of what runs inside together, without ``data``, when it ends.
+def written_at_end(*, snapshots: bool = True):
+    """Write the events recorded inside when the outermost such block ends without an error.
 
-    For the deadline sweeps: enter it inside each of their transactions (``core.sweeps``). The
-    relay builds the data right after commit (see the module docstring), and the streams of all
-    the batch's recipients are locked at once, in order, as a person's action locks its two.
-    Nothing is written if the block raises: its transaction rolls back anyway.
+    Every service runs in one (``core.actions.atomic``), and so does each transaction of a
+    sweep (:func:`batched`): a transaction then takes its recipients' stream locks once, in one
+    statement, after every row lock it takes, so two transactions never wait on each other for
+    ever. A block that raises writes nothing of what was recorded inside it (its savepoint
+    rolls back too). With ``snapshots`` off, the events carry no data yet (see the module
+    docstring); an inner block keeps the outer one's choice.
     """
-    if _batch.get() is not None:
-        yield
-        return
-    batch = _Batch()
-    token = _batch.set(batch)
+    parent = _pending.get()
+    pending = _Pending(snapshots=parent.snapshots if parent is not None else snapshots)
+    token = _pending.set(pending)
     try:
         yield
     finally:
-        _batch.reset(token)
-    _write(batch.events, ids=False)
+        _pending.reset(token)
+    if parent is not None:
+        parent.events += pending.events
+    else:
+        _write(pending.events, ids=False)
+
+
+def batched():
+    """A deadline sweep's transaction: its events are written at its end, without data; the
+    relay builds it right after the batch commits (see the module docstring)."""
+    return written_at_end(snapshots=False)
 
 
 def _follow(row, path: str):
@@ -120,8 +132,8 @@ def _follow(row, path: str):
 
 
 def record(types: Sequence[str], rows: Sequence, *, lifecycle, now: datetime) -> list[int]:
-    """Write the events ``types`` about each row (see the module docstring); return their ids
-    (none within :func:`batched`, which writes them later).
+    """Write the events ``types`` about each row (see the module docstring); return their ids,
+    or none within :func:`written_at_end`, which writes them when it ends.
 
     Call in the transaction that made the change, after writing it: the snapshot and the
     audience are read from the rows as the change left them.
@@ -137,11 +149,8 @@ def record(types: Sequence[str], rows: Sequence, *, lifecycle, now: datetime) ->
     pairs = [(pk, user_id) for pk in ids for user_id in audience.get(pk, ())]
     if not pairs:
         return []
-    batch = _batch.get()
-    data = None
-    if batch is None:
-        _lock_streams({user_id for _, user_id in pairs})  # before the snapshot is read
-        data = snapshots(subject, pairs)
+    pending = _pending.get()
+    data = snapshots(subject, pairs) if pending is None or pending.snapshots else None
     model = label.lower()
     events = []
     for pk, user_id in pairs:
@@ -156,8 +165,8 @@ def record(types: Sequence[str], rows: Sequence, *, lifecycle, now: datetime) ->
             if data is not None:
                 event["data"] = data.get((pk, user_id))
             events.append(event)
-    if batch is not None:
-        batch.events += events
+    if pending is not None:
+        pending.events += events
         return []
     return _write(events, ids=True)
 

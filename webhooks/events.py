@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ from accounts.models import User
 from core import bulk
 
 from .models import Event
+
+logger = logging.getLogger(__name__)
 
 # The namespace of the stream locks among PostgreSQL's advisory locks.
 _STREAM_LOCKS = 0x57EB
@@ -280,16 +283,38 @@ def _store(built: Mapping[int, Any]) -> None:
 
 def fill_pending(*, batch_size: int = FILL_BATCH) -> int:
     """Build the data of every event still without it, a batch per transaction; return how
-    many were built. Safe on several workers at once (rows another holds are skipped)."""
-    total = 0
+    many were built. Safe on several workers at once (rows another holds are skipped). A batch
+    that fails is built one event at a time, and an event that fails alone is logged and left
+    for the next pass, never holding back the others."""
+    total, after = 0, 0
     while True:
-        with transaction.atomic():
-            events = list(
-                Event.objects.select_for_update(skip_locked=True)
-                .filter(data__isnull=True)
-                .order_by("pk")[:batch_size]
-            )
-            fill(events)
-        total += len(events)
-        if len(events) < batch_size:
+        ids = list(
+            Event.objects.filter(data__isnull=True, pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        try:
+            total += _fill(ids)
+        except Exception:
+            logger.warning("building the data of %d events failed; one at a time", len(ids))
+            for pk in ids:
+                try:
+                    total += _fill([pk])
+                except Exception:
+                    logger.exception("the data of event #%s could not be built", pk)
+        if len(ids) < batch_size:
             return total
+        after = ids[-1]
+
+
+def _fill(ids: list[int]) -> int:
+    if not ids:
+        return 0
+    with transaction.atomic():
+        pending = list(
+            Event.objects.select_for_update(skip_locked=True)
+            .filter(pk__any=ids, data__isnull=True)
+            .order_by("pk")
+        )
+        fill(pending)
+    return len(pending)

@@ -19,7 +19,6 @@ Delivery is at least once: receivers deduplicate on ``webhook-id``.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -56,7 +55,6 @@ GRACE = timedelta(seconds=10)
 SOON = timedelta(minutes=1)
 CHUNK = 20  # deliveries per task
 SWEEP_LIMIT = 5000  # deliveries enqueued per sweep run; the next run takes the rest
-Enqueue = Callable[[list[int], timedelta | None], bool]
 
 
 def endpoints_of(users) -> dict[int, list[tuple[int, list[str]]]]:
@@ -166,12 +164,7 @@ def _claim(pk: int, *, now: datetime) -> Delivery | None:
     return delivery
 
 
-def send(
-    delivery_ids: Sequence[int],
-    *,
-    clock: Callable[[], datetime] = timezone.now,
-    enqueue: Enqueue = enqueue,
-) -> int:
+def send(delivery_ids: Sequence[int], *, clock: Callable[[], datetime] = timezone.now) -> int:
     """Send each of ``delivery_ids`` that is due; return how many were attempted.
 
     The clock is read for each attempt: an attempt's time is when it was made.
@@ -251,7 +244,7 @@ def record_attempt(delivery: Delivery, answer: sending.Answer, *, at: datetime) 
     return retry_in
 
 
-def relay_due(*, now: datetime, enqueue: Enqueue = enqueue) -> dict[str, int]:
+def relay_due(*, now: datetime) -> dict[str, int]:
     """The relay's periodic pass: build the data sweeps left out, enqueue what is due."""
     filled = events.fill_pending()
     due = list(
@@ -265,8 +258,3 @@ def relay_due(*, now: datetime, enqueue: Enqueue = enqueue) -> dict[str, int]:
     if filled or due:
         logger.info("webhook relay: %d event(s) built, %d delivery(ies) due", filled, len(due))
     return {"events_built": filled, "deliveries_due": len(due), "enqueued": enqueued}
-
-
-def payload(event: Event) -> dict:
-    """``event`` as a delivery carries it (for the page and tests)."""
-    return json.loads(body_of(event))

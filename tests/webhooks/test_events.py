@@ -207,3 +207,25 @@ def test_a_users_event_ids_commit_in_order(contract):
     thread.join(10)
 
     assert max(ids["first"]) < min(ids["second"])
+
+
+@pytest.mark.django_db
+def test_an_event_whose_data_cannot_be_built_holds_back_no_other(contract, monkeypatch):
+    kit.refund_request(contract, now=timezone.now() - timedelta(days=8))
+    deadlines.sweep("disputes.refund_requests_expire", now=timezone.now())
+    broken, fine = Event.objects.filter(type="refund_request.expired").order_by("pk")
+    original = events.snapshots
+
+    def failing_for_one(subject, pairs):
+        if (broken.subject_id, broken.user_id) in pairs:
+            raise RuntimeError("cannot serialize")
+        return original(subject, pairs)
+
+    monkeypatch.setattr(events, "snapshots", failing_for_one)
+
+    assert events.fill_pending() == 1
+
+    broken.refresh_from_db()
+    fine.refresh_from_db()
+    assert broken.data is None
+    assert fine.data["status"] == "EXPIRED"

@@ -29,6 +29,7 @@ class Event(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="+",
+        db_index=False,  # event_stream_idx leads with it
         help_text="Who receives it: a user who can see the object.",
     )
     type = models.CharField(max_length=64, choices=CHOICES)
@@ -83,7 +84,10 @@ class WebhookEndpoint(models.Model):
     )
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_endpoints"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="webhook_endpoints",
+        db_index=False,  # endpoint_owner_idx leads with it
     )
     url = models.CharField(max_length=2000)
     events = models.JSONField(default=list, help_text='Type patterns: ["*"], ["dispute.*", …].')
@@ -114,7 +118,10 @@ class Delivery(models.Model):
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_index=False,  # delivery_endpoint_idx leads with it
     )
     created_at = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=0)
@@ -140,9 +147,14 @@ class Delivery(models.Model):
 class DeliveryAttempt(models.Model):
     """One try at a delivery: what the endpoint answered, and what happens next."""
 
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="tries")
+    # Both indexed by the indexes below, which lead with them.
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.CASCADE, related_name="tries", db_index=False
+    )
     # The delivery's endpoint again, so an endpoint's log is one index range however long it is.
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     attempt = models.PositiveIntegerField(help_text="1 for the first try, 2 for the first retry…")
     at = models.DateTimeField()
     status_code = models.PositiveIntegerField(

@@ -209,7 +209,11 @@ def record_attempt(delivery: Delivery, answer: sending.Answer, *, at: datetime) 
 
     attempt = delivery.attempts + 1
     with transaction.atomic():
-        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
+        endpoint = (
+            WebhookEndpoint.objects.select_for_update().filter(pk=delivery.endpoint_id).first()
+        )
+        if endpoint is None:
+            return None  # removed by its owner meanwhile, with its log
         retry_in = None
         if answer.ok:
             next_at, delivered_at = None, at

@@ -456,3 +456,15 @@ def test_a_second_endpoint_gets_its_own_delivery(
 
     assert receiver.types == ["milestone.funded", "milestone.funded"]
     assert Delivery.objects.count() == 2
+
+
+def test_an_endpoint_removed_while_its_delivery_is_sent_is_no_error(receiver, contract, freelancer):
+    endpoint = endpoint_for(freelancer, receiver.url)
+    kit.funded(contract)
+    delivery = relay._claim(Delivery.objects.get().pk, now=timezone.now())
+    services.endpoint_delete(endpoint=endpoint, actor=freelancer)
+
+    answer = relay.sending.post(receiver.url, body=b"{}", headers={})
+
+    assert relay.record_attempt(delivery, answer, at=timezone.now()) is None
+    assert not DeliveryAttempt.objects.exists()

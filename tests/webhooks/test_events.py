@@ -137,6 +137,24 @@ class TestWhatEventsCarry:
 
         assert roles == {contract.client_id: "client", contract.freelancer_id: "freelancer"}
 
+    def test_data_is_what_the_get_of_the_contract_and_the_milestone_returns(self, contract):
+        milestone = kit.funded(contract)
+        disputes.contract_end(
+            contract=contract,
+            actor=contract.client,
+            payments={milestone.pk: "500.00"},
+            now=timezone.now(),
+        )
+
+        for user in (contract.client, contract.freelancer):
+            reader = kit.api_as(user)
+            ended = Event.objects.get(type="contract.ended", user=user)
+            funded = Event.objects.get(type="milestone.funded", user=user)
+            assert ended.data == reader.get(f"/api/v1/contracts/{contract.pk}/").json()
+            assert funded.data["status"] == "FUNDED"  # as the funding left it
+            released = Event.objects.get(type="milestone.released", user=user)
+            assert released.data == reader.get(f"/api/v1/milestones/{milestone.pk}/").json()
+
     def test_a_sweep_writes_its_events_without_data_and_the_relay_builds_it(self, contract):
         request = kit.refund_request(contract, now=timezone.now() - timedelta(days=8))
 

@@ -25,3 +25,20 @@ class TestAnyLookup:
         found = Contract.objects.filter(client_id__any=[contract.client_id])
 
         assert list(found) == [contract]
+
+    def test_matches_values_that_are_not_integers(self):
+        users = [UserFactory(username=name) for name in ("ann", "bob", "cy")]
+
+        found = User.objects.filter(username__any=["ann", "cy"]).order_by("pk")
+
+        assert list(found) == [users[0], users[2]]
+
+    @pytest.mark.postgres
+    def test_sends_a_list_of_integers_as_one_array_literal(self):
+        from django.db import connection
+
+        sql, params = User.objects.filter(pk__any=[3, 1, 2]).query.sql_with_params()
+
+        assert "= ANY(%s::bigint[])" in sql
+        assert params == ("{3,1,2}",)
+        assert connection.vendor == "postgresql"

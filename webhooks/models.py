@@ -25,11 +25,16 @@ from .catalog import CHOICES
 
 
 class Event(models.Model):
+    # No database constraint: a deadline sweep writes two events per row it changes, and the
+    # per-row check of a foreign key at commit would cost more than all the rest of them. The
+    # ids are the subject's parties, read in the same transaction; a party cannot be deleted
+    # (their contracts protect them), and deleting a user still deletes their events here.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="+",
         db_index=False,  # event_stream_idx leads with it
+        db_constraint=False,
         help_text="Who receives it: a user who can see the object.",
     )
     type = models.CharField(max_length=64, choices=CHOICES)

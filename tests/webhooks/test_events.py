@@ -247,3 +247,19 @@ def test_an_event_whose_data_cannot_be_built_holds_back_no_other(contract, monke
     fine.refresh_from_db()
     assert broken.data is None
     assert fine.data["status"] == "EXPIRED"
+
+
+@pytest.mark.django_db
+def test_deleting_a_user_deletes_their_events(stranger):
+    Event.objects.create(
+        user=stranger,
+        type="contract.created",
+        created_at=timezone.now(),
+        subject_model="contracts.contract",
+        subject_id=1,
+        data={},
+    )
+
+    stranger.delete()
+
+    assert not Event.objects.exists()

@@ -192,6 +192,7 @@ CURRENCIES = {
     "AUD": 2,
     "CHF": 2,
     "JPY": 0,
+    "KWD": 3,
 }
 
 # --- Deadlines (each a duration; stored on its row as an absolute UTC *_due_at) ------------

@@ -29,8 +29,9 @@ from django.utils.functional import LazyObject, empty
 
 from core.actions import Action, Actor, Lifecycle
 from core.errors import Conflict
+from core.money import MAX_PLACES
 
-AMOUNT = {"max_digits": 18, "decimal_places": 2}
+AMOUNT = {"max_digits": 18, "decimal_places": MAX_PLACES}
 
 
 class LedgerRowImmutable(Exception):

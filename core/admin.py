@@ -1,5 +1,7 @@
 """Admin bases for rows that change only through the services."""
 
+from operator import attrgetter
+
 from django.contrib import admin, messages
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -8,6 +10,24 @@ from django.utils.html import format_html
 from . import deadlines
 from .actions import Actor, holds_role
 from .models import StuckDeadline
+from .money import format_amount
+
+
+def amount_column(field: str, *, currency: str = "currency", description: str = ""):
+    """An admin column (or read-only field) showing an amount with its currency's places.
+
+    Amount columns keep the most places any currency has, so the admin's own rendering would
+    show "250.000" for US dollars; this shows "250.00" (JPY "250", KWD "250.000").
+    """
+    currency_of = attrgetter(currency)
+
+    @admin.display(description=description or field.replace("_", " "), ordering=field)
+    def column(obj):
+        value = getattr(obj, field)
+        return "-" if value is None else format_amount(value, currency_of(obj))
+
+    column.__name__ = f"{field}_in_currency"
+    return column
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

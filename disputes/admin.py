@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.html import format_html
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, amount_column
 from core.errors import DomainError
 
 from . import services
@@ -73,7 +73,14 @@ class NotOwnCaseAdmin(ReadOnlyAdmin):
 @admin.register(RefundRequest)
 class RefundRequestAdmin(NotOwnCaseAdmin):
     contract_path = "contract"
-    list_display = ["id", "contract", "amount", "currency", "status", "response_due_at"]
+    list_display = [
+        "id",
+        "contract",
+        amount_column("amount"),
+        "currency",
+        "status",
+        "response_due_at",
+    ]
     list_filter = ["status", "currency"]
     search_fields = ["contract__title", "contract__client__username"]
     list_select_related = ["contract"]
@@ -84,7 +91,15 @@ class RefundRequestAdmin(NotOwnCaseAdmin):
 @admin.register(Dispute)
 class DisputeAdmin(NotOwnCaseAdmin):
     contract_path = "refund_request__contract"
-    list_display = ["id", "milestone", "amount", "status", "outcome", "submitted_at", "deadline"]
+    list_display = [
+        "id",
+        "milestone",
+        amount_column("amount", currency="refund_request.currency"),
+        "status",
+        "outcome",
+        "submitted_at",
+        "deadline",
+    ]
     list_filter = ["status", "outcome", "reason"]
     search_fields = ["milestone__title", "milestone__contract__title"]
     list_select_related = ["milestone", "refund_request"]

@@ -12,6 +12,7 @@ from django import forms
 from django.conf import settings
 
 from core.forms import BrowserForm, MultipleFileField
+from core.money import format_amount
 from core.uploads import ALLOWED_TYPES_TEXT, human_size
 
 from .models import Dispute
@@ -52,7 +53,7 @@ class EndContractForm(BrowserForm):
         super().__init__(*args, **kwargs)
         self.milestones = list(milestones)
         for milestone in self.milestones:
-            held = milestone.escrow_balance
+            held = format_amount(milestone.escrow_balance, currency) if currency else None
             self.fields[self.field_name(milestone.pk)] = forms.CharField(
                 max_length=32,
                 required=False,

@@ -307,14 +307,7 @@ class EvidenceRequestInline(ReadOnlyInline):
 
 class AwardInline(ReadOnlyInline):
     model = Award
-    fields = [
-        "arbitrator",
-        amount_column("to_freelancer"),
-        amount_column("to_client"),
-        "currency",
-        "reasons",
-        "issued_at",
-    ]
+    fields = ["arbitrator", "to_freelancer", "to_client", "currency", "reasons", "issued_at"]
     readonly_fields = fields
     show_change_link = False
 

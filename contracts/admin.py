@@ -18,14 +18,8 @@ from .models import (
 
 class MilestoneInline(ReadOnlyInline):
     model = Milestone
-    fields = [
-        "title",
-        amount_column("amount", currency="escrow_account.currency"),
-        "status",
-        "escrow_balance",
-        "due_date",
-        "funded_at",
-    ]
+    amount_currency = "escrow_account.currency"
+    fields = ["title", "amount", "status", "escrow_balance", "due_date", "funded_at"]
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -60,6 +54,7 @@ class LedgerTransactionInline(ReadOnlyInline):
 
 @admin.register(Milestone)
 class MilestoneAdmin(ReadOnlyAdmin):
+    amount_currency = "escrow_account.currency"
     list_display = [
         "id",
         "title",
@@ -98,7 +93,8 @@ class SubmissionAdmin(ReadOnlyAdmin):
 
 class EntryInline(ReadOnlyInline):
     model = Entry
-    fields = ["account", amount_column("amount", currency="account.currency")]
+    amount_currency = "account.currency"
+    fields = ["account", "amount"]
     readonly_fields = fields
     show_change_link = False
 
@@ -141,6 +137,7 @@ class AccountAdmin(ReadOnlyAdmin):
 
 @admin.register(Entry)
 class EntryAdmin(ReadOnlyAdmin):
+    amount_currency = "account.currency"
     list_display = [
         "id",
         "transaction",

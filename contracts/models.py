@@ -29,7 +29,7 @@ from django.utils.functional import LazyObject, empty
 
 from core.actions import Action, Actor, Lifecycle
 from core.errors import Conflict
-from core.money import MAX_PLACES
+from core.money import MAX_PLACES, money
 
 AMOUNT = {"max_digits": 18, "decimal_places": MAX_PLACES}
 
@@ -181,7 +181,7 @@ class Entry(ImmutableModel):
         ]
 
     def __str__(self) -> str:
-        return f"Entry #{self.pk}: {self.amount} on account #{self.account_id}"
+        return f"Entry #{self.pk}: {money(self.amount, self.account.currency)} on {self.account}"
 
 
 # --- Contracts ------------------------------------------------------------------------------

@@ -3,8 +3,10 @@
 from operator import attrgetter
 
 from django.contrib import admin, messages
+from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from . import deadlines
@@ -30,7 +32,35 @@ def amount_column(field: str, *, currency: str = "currency", description: str = 
     return column
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class AmountsInCurrency:
+    """Show a model's amount fields with its currency's places on the change page.
+
+    ``amount_currency`` is the path from a row to its currency code. Each amount field is
+    replaced, in the fields and the read-only fields alike, by one column made once per admin.
+    """
+
+    amount_currency = "currency"
+
+    @cached_property
+    def amount_columns(self) -> dict:
+        return {
+            f.name: amount_column(f.name, currency=self.amount_currency, description=f.verbose_name)
+            for f in self.model._meta.fields
+            if isinstance(f, models.DecimalField)
+        }
+
+    def _in_currency(self, names) -> list:
+        return [self.amount_columns.get(n, n) if isinstance(n, str) else n for n in names]
+
+    def get_fields(self, request, obj=None):
+        return self._in_currency(super().get_fields(request, obj))
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = self._in_currency(super().get_readonly_fields(request, obj))
+        return readonly + [c for c in self.amount_columns.values() if c not in readonly]
+
+
+class ReadOnlyAdmin(AmountsInCurrency, admin.ModelAdmin):
     """Money and state change only through the services (and the ledger only through
     contracts.ledger), so staff read these rows here and act through the actions offered."""
 
@@ -44,7 +74,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(AmountsInCurrency, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True

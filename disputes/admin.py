@@ -90,6 +90,7 @@ class RefundRequestAdmin(NotOwnCaseAdmin):
 
 @admin.register(Dispute)
 class DisputeAdmin(NotOwnCaseAdmin):
+    amount_currency = "refund_request.currency"
     contract_path = "refund_request__contract"
     list_display = [
         "id",

@@ -92,7 +92,10 @@ def test_many_small_releases_sum_exactly(contract):
 
     for _ in range(10):
         services.milestone_release(
-            milestone=kit.reload(milestone), actor=contract.client, amount="0.10", now=timezone.now()
+            milestone=kit.reload(milestone),
+            actor=contract.client,
+            amount="0.10",
+            now=timezone.now(),
         )
 
     assert stored_balances()[milestone.escrow_account_id] == 0
@@ -203,3 +206,40 @@ def test_random_amounts_through_every_path_stay_exact(agent, arbitrator):
     moved = Entry.objects.filter(amount__gt=0).count()
     assert moved > 2000, f"seed {seed}: only {moved} amounts moved"
     assert_books_exact()
+
+
+# --- What staff read ---------------------------------------------------------------------------
+
+
+def test_the_admin_shows_each_amount_with_its_currency_places(admin_client, agent, arbitrator):
+    from django.urls import reverse
+
+    from arbitration.models import ArbitrationFee
+    from contracts.models import LedgerTransaction, Milestone
+    from disputes.models import Dispute, RefundRequest
+    from mediation.models import Resolution
+
+    usd = ContractFactory()
+    kit.dispute_at("awarded", usd, agent=agent, arbitrator=arbitrator)
+    kwd = ContractFactory(currency="KWD")
+    kit.make_milestone(kwd, amount="12.345", funded=True)
+    models = [Account, Entry, LedgerTransaction, Milestone, ArbitrationFee, Resolution]
+    models += [Dispute, RefundRequest]
+    pages = []
+    for model in models:
+        name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        pages.append(reverse(f"{name}_changelist"))
+        pages += [
+            reverse(f"{name}_change", args=[pk])
+            for pk in model.objects.values_list("pk", flat=True)
+        ]
+    pages.append(reverse("admin:contracts_contract_change", args=[usd.pk]))
+
+    for page in pages:
+        response = admin_client.get(page)
+        assert response.status_code == 200, page
+        html = response.content.decode()
+        assert "150.000" not in html and "300.000" not in html and "500.000" not in html, page
+    milestone = Milestone.objects.get(contract=kwd)
+    html = admin_client.get(reverse("admin:contracts_milestone_change", args=[milestone.pk]))
+    assert "12.345" in html.content.decode()

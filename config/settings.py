@@ -301,7 +301,27 @@ SPECTACULAR_SETTINGS = {
 }
 IDEMPOTENCY_KEY_TTL = timedelta(hours=int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "48")))
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# --- Cache: one for every process ---------------------------------------------------------
+# API rate limits count in the cache, so it must be shared by every web process: Redis when
+# REDIS_URL (or CACHE_URL) names one, else a table of the database (made by every `migrate`, see
+# core.apps). A per-process cache would let each worker grant the whole limit again.
+_CACHE_VARIABLE = "REDIS_URL" if os.environ.get("REDIS_URL") else "CACHE_URL"
+CACHE_URL = os.environ.get(_CACHE_VARIABLE) or ""
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"{_CACHE_VARIABLE}={CACHE_URL!r}: use a redis:// URL or unset it.")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        # Expired rows are culled first; the cap only stops a flood of addresses from growing
+        # the table without end.
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
+    )
+}
 
 LOGGING = {
     "version": 1,

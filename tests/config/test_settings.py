@@ -1,9 +1,11 @@
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,3 +70,34 @@ class TestLocalDefaults:
         assert result.stdout.strip().splitlines()[-1] == (
             "django.db.backends.sqlite3 filesystem://localhost// True"
         ), result.stderr
+
+
+def settings_module(monkeypatch, **env: str) -> dict:
+    """The settings module as it reads ``env`` (and no cache variables besides)."""
+    for name in ("REDIS_URL", "CACHE_URL", "DJANGO_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(ROOT / "config" / "settings.py"))
+
+
+class TestSharedCache:
+    def test_is_a_table_of_the_database_by_default(self, monkeypatch):
+        cache = settings_module(monkeypatch)["CACHES"]["default"]
+
+        assert cache["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+        assert cache["LOCATION"] == "django_cache"
+
+    @pytest.mark.parametrize("name", ["REDIS_URL", "CACHE_URL"])
+    def test_is_redis_when_a_url_names_one(self, monkeypatch, name):
+        cache = settings_module(monkeypatch, **{name: "redis://cache.internal:6379/2"})["CACHES"]
+
+        assert cache["default"] == {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://cache.internal:6379/2",
+        }
+
+    def test_refuses_a_url_that_is_not_redis(self, monkeypatch):
+        with pytest.raises(ImproperlyConfigured, match="CACHE_URL='memcached://m:11211'"):
+            settings_module(monkeypatch, CACHE_URL="memcached://m:11211")
+

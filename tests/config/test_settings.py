@@ -2,6 +2,7 @@ import os
 import runpy
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,24 @@ class TestSharedCache:
         with pytest.raises(ImproperlyConfigured, match="CACHE_URL='memcached://m:11211'"):
             settings_module(monkeypatch, CACHE_URL="memcached://m:11211")
 
+
+class TestLoginLockoutSettings:
+    def test_lock_out_after_5_failures_for_15_minutes_by_default(self, monkeypatch):
+        module = settings_module(monkeypatch)
+
+        assert module["AXES_FAILURE_LIMIT"] == 5
+        assert module["AXES_COOLOFF_TIME"] == timedelta(minutes=15)
+        assert module["AXES_LOCKOUT_PARAMETERS"] == ["username", "ip_address"]
+
+    def test_read_the_limit_and_the_period_from_the_environment(self, monkeypatch):
+        module = settings_module(monkeypatch, LOGIN_FAILURE_LIMIT="10", LOGIN_LOCKOUT_PERIOD="1h")
+
+        assert module["AXES_FAILURE_LIMIT"] == 10
+        assert module["AXES_COOLOFF_TIME"] == timedelta(hours=1)
+
+    def test_trust_one_proxy_in_production_and_none_locally(self, monkeypatch):
+        local = settings_module(monkeypatch)
+        production = settings_module(monkeypatch, **PRODUCTION)
+
+        assert local["REST_FRAMEWORK"]["NUM_PROXIES"] == 0
+        assert production["REST_FRAMEWORK"]["NUM_PROXIES"] == 1

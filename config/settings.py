@@ -149,6 +149,9 @@ ROLE_PERMISSIONS = {
         "disputes.view_supportcase",
         "disputes.view_evidence",
         "accounts.view_user",
+        # Login lockouts: reading the attempts and logs, and lifting a lockout.
+        "axes.view_*",
+        "axes.delete_accessattempt",
     ],
 }
 
@@ -302,7 +305,54 @@ SPECTACULAR_SETTINGS = {
 }
 IDEMPOTENCY_KEY_TTL = timedelta(hours=int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "48")))
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# --- Cache: one for every process ---------------------------------------------------------
+# API rate limits count in the cache, so it must be shared by every web process: Redis when
+# REDIS_URL (or CACHE_URL) names one, else a table of the database (made by every `migrate`, see
+# core.apps). A per-process cache would let each worker grant the whole limit again.
+_CACHE_VARIABLE = "REDIS_URL" if os.environ.get("REDIS_URL") else "CACHE_URL"
+CACHE_URL = os.environ.get(_CACHE_VARIABLE) or ""
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"{_CACHE_VARIABLE}={CACHE_URL!r}: use a redis:// URL or unset it.")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        # Expired rows are culled first; the cap only stops a flood of addresses from growing
+        # the table without end.
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
+    )
+}
+
+# --- Login lockout (django-axes) ----------------------------------------------------------
+# Failed logins on /login/, /admin/login/ and /api/v1/auth/token/ are counted per username (from
+# any address: guessing one account's password) and per address (with any usernames: one
+# password tried on many accounts). LOGIN_FAILURE_LIMIT failures lock either out, the right
+# password included, until LOGIN_LOCKOUT_PERIOD after the last of them; tries during a lockout
+# neither count nor extend it, so "try again after" holds. A successful login leaves the count
+# (else logging in to an account of one's own would reset an address's). Staff (superusers,
+# Support) lift a lockout by deleting its access attempts in the admin. See accounts/lockout.py.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes asks
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out login before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = env_duration("LOGIN_LOCKOUT_PERIOD", "15m")
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
+# The client's address for lockouts and the API's rate limits: REMOTE_ADDR, or behind this many
+# reverse proxies the X-Forwarded-For entry the first of them added (the rest a client can
+# forge). Production sits behind one proxy (see SECURE_PROXY_SSL_HEADER).
+NUM_PROXIES = int(os.environ.get("NUM_PROXIES", "1" if PRODUCTION else "0"))
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 
 LOGGING = {
     "version": 1,

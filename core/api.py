@@ -87,8 +87,11 @@ def _leaf_codes(codes):
 def exception_handler(exc, context):
     """Render every 4xx in the one shape ``{"error": {"code", "message", "fields"}}``."""
     if isinstance(exc, DomainError):
+        retry_after = getattr(exc, "retry_after", None)
         return Response(
-            error_body(code=exc.code, message=exc.message, fields=exc.fields), status=exc.status
+            error_body(code=exc.code, message=exc.message, fields=exc.fields),
+            status=exc.status,
+            headers={"Retry-After": str(retry_after)} if retry_after else None,
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

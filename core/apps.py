@@ -1,4 +1,16 @@
 from django.apps import AppConfig
+from django.core.management import call_command
+from django.db.models.signals import post_migrate
+
+
+def create_cache_table(*, using: str, **kwargs) -> None:
+    """Create the database cache's table when it is missing, so a plain ``migrate`` suffices.
+
+    Run after every migrate (and so on every fresh clone, test database and release), it also
+    covers a deployment that moves from Redis to the database cache later; with Redis it does
+    nothing.
+    """
+    call_command("createcachetable", database=using, verbosity=0)
 
 
 class CoreConfig(AppConfig):
@@ -7,3 +19,5 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from . import lookups  # noqa: F401  (registers field__any)
+
+        post_migrate.connect(create_cache_table, sender=self, dispatch_uid="core.cache_table")

@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -30,11 +32,18 @@ def _celery_runs_tasks_in_process():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Throttle counters live in the cache: no test inherits another's."""
-    from django.core.cache import cache
+def _fresh_cache(settings):
+    """Throttle counters live in the cache: give each test a namespace of its own in it.
 
-    cache.clear()
+    The cache is Redis, which the other test processes share, or a database table that tests
+    which commit leave filled; a key prefix of the test's own keeps every test's counters apart
+    without clearing what another process may be counting.
+    """
+    default = settings.CACHES["default"]
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**default, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"},
+    }
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from contracts.models import Contract, Milestone
 from disputes.models import Dispute, RefundRequest
@@ -15,7 +16,8 @@ class TestSeedDemo:
         out = capsys.readouterr().out
         for username, password in [("client", "client-demo-pass"), ("agent", "agent-demo-pass")]:
             assert f"{username:<11} {password}" in out
-            assert authenticate(username=username, password=password) is not None
+            login = RequestFactory().post("/login/")
+            assert authenticate(login, username=username, password=password) is not None
         statuses = set(Milestone.objects.values_list("status", flat=True))
         assert {"PENDING", "FUNDED", "SUBMITTED", "RELEASED", "HELD", "REFUNDED"} <= statuses
         assert RefundRequest.objects.filter(status="OPEN").exists()

@@ -152,6 +152,15 @@ ROLE_PERMISSIONS = {
     ],
 }
 
+# --- Staff accounts: the audit log ---------------------------------------------------------
+# Behind a reverse proxy: the header whose last address is the client's (X-Forwarded-For), for
+# the audit log. Empty: the address of the connection.
+AUDIT_CLIENT_IP_HEADER = os.environ.get("AUDIT_CLIENT_IP_HEADER", "")
+_AFTER_AUTH = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
+MIDDLEWARE[_AFTER_AUTH:_AFTER_AUTH] = [
+    "core.audit.AuditContextMiddleware",
+]
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -434,6 +434,31 @@ def perform(
         from accounts.services import notifications_send
 
         notifications_send(messages=messages, now=now)
+    if user is not None:
+        _audit(lifecycle, action, batch, user, now)
+
+
+def _audit(lifecycle: Lifecycle, action: Action, batch: list, user, now: datetime) -> None:
+    """Record the rows ``user`` acted on in a staff role in the audit log (``core.audit``).
+
+    A person acting as the client or the freelancer is not recorded, nor is the system (a
+    sweep's batch never reaches here). The checks passed already, so whoever is not acting as
+    a party of the row holds one of the action's staff roles.
+    """
+    staff = sorted(action.actors & STAFF)
+    if not staff:
+        return
+    rows = []
+    for row in batch:
+        if lifecycle.parties_of(row).get(user.pk) in action.actors:
+            continue
+        role = next((actor for actor in staff if holds_role(user, actor)), staff[0])
+        name = f"{lifecycle.name.replace(' ', '_')}.{action.name}"
+        rows.append((row, name, f"{row}: {action.name} as {role}"))
+    if rows:
+        from . import audit
+
+        audit.actions(user=user, rows=rows, now=now)
 
 
 def _write(lifecycle: Lifecycle, action: Action, batch: list, values) -> None:

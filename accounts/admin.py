@@ -8,7 +8,12 @@ from core import audit
 from core.errors import DomainError
 
 from . import services
+from .forms import StaffAuthenticationForm
 from .models import Role, User
+
+# The admin's login asks staff for their authenticator app's code too (accounts.two_factor).
+admin.site.login_form = StaffAuthenticationForm
+admin.site.login_template = "admin/accounts/login.html"
 
 
 class SuspendForm(forms.Form):

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -10,6 +11,7 @@ from rest_framework.views import APIView
 
 from core.api import error_responses
 
+from . import two_factor
 from .selectors import user_roles
 
 
@@ -48,11 +50,16 @@ class MeView(APIView):
 class TokenObtainSerializer(AuthTokenSerializer):
     def validate(self, attrs):
         try:
-            return super().validate(attrs)
+            attrs = super().validate(attrs)
         except serializers.ValidationError:
             raise serializers.ValidationError(
                 _("Unable to log in with provided credentials."), code="invalid_credentials"
             ) from None
+        if settings.STAFF_2FA_REQUIRED and two_factor.is_staff_account(attrs["user"]):
+            raise serializers.ValidationError(
+                two_factor.STAFF_TOKEN_REFUSED, code="staff_token_refused"
+            )
+        return attrs
 
 
 class TokenResponseSerializer(serializers.Serializer):

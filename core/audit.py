@@ -177,7 +177,7 @@ def admin_change(logentry) -> None:
         kind=Kind.ADMIN_CHANGE,
         name=names.get(logentry.action_flag, str(logentry.action_flag)),
         content_type_id=logentry.content_type_id,
-        object_id=(logentry.object_id or "")[:64],
+        object_id=str(logentry.object_id or "")[:64],
         description=text[:255],
         **_where(),
     )

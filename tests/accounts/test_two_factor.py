@@ -133,9 +133,7 @@ class TestWhenRequiredAStaffSessionNeedsItsSecondFactor:
     def test_staff_get_no_api_token_and_a_token_they_hold_is_refused(self, required, agent):
         api = APIClient()
 
-        asked = api.post(
-            "/api/v1/auth/token/", {"username": agent.username, "password": PASSWORD}
-        )
+        asked = api.post("/api/v1/auth/token/", {"username": agent.username, "password": PASSWORD})
         api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=agent).key}")
         used = api.get("/api/v1/me/")
 

@@ -86,7 +86,7 @@ class AuditEntry(models.Model):
         READ = "READ", "Read"
         ADMIN_CHANGE = "ADMIN_CHANGE", "Admin change"
 
-    at = models.DateTimeField()
+    at = models.DateTimeField("when")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     name = models.CharField(

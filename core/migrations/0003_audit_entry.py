@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             name='AuditEntry',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField()),
+                ('at', models.DateTimeField(verbose_name='when')),
                 ('kind', models.CharField(choices=[('ACTION', 'Action'), ('READ', 'Read'), ('ADMIN_CHANGE', 'Admin change')], max_length=16)),
                 ('name', models.CharField(help_text='The action ("dispute.propose"), what was read ("case", "evidence", "internal_notes"), or the admin change ("addition", "change", "deletion").', max_length=100)),
                 ('object_id', models.CharField(blank=True, max_length=64)),

@@ -12,7 +12,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.kit import PASSWORD, assert_error, browser_for
+from accounts.models import Role
+from tests.kit import PASSWORD, UserFactory, assert_error, browser_for, grant
 
 pytestmark = pytest.mark.django_db
 
@@ -139,6 +140,15 @@ class TestWhenRequiredAStaffSessionNeedsItsSecondFactor:
 
         assert_error(asked, 400, "staff_token_refused")
         assert_error(used, 401, "not_authenticated")
+
+    def test_a_role_held_without_the_admin_site_is_held_too(self, required, contract):
+        group_only = grant(UserFactory(username="gail-group"), Role.MEDIATION_AGENT, is_staff=False)
+
+        page = browser_for(group_only).get(reverse("contracts:history"))
+        api = browser_for(group_only).get("/api/v1/disputes/")
+
+        assert page["Location"].startswith(ENROLL)
+        assert_error(api, 403, "otp_required")
 
     def test_a_user_who_is_not_staff_is_unaffected(self, required, client_user):
         browser = browser_for(client_user)

@@ -16,8 +16,10 @@ the action, never in a view or a serializer.
 2. writes the status with ``UPDATE … WHERE pk = ANY(…) AND status IN (sources)`` and fails if
    a row was not in a source state (the caller holds the row locks; the condition makes a
    missed lock an error instead of a lost update);
-3. appends the timeline events through the lifecycle's timeline writer, and records the
-   notifications — all in the caller's transaction, so a rollback leaves no trace.
+3. appends the timeline events through the lifecycle's timeline writer, records the
+   notifications and, when a person acts in a staff role, the audit log's entry
+   (``core.audit``; never for the system) — all in the caller's transaction, so a rollback
+   leaves no trace.
 
 *A deadline decides, even before the sweep.* Before a person acts, :meth:`Lifecycle.check`
 applies whatever the row's own passed deadlines did (the refund, the release, the notice the

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 
 from core.api import ErrorSerializer, error_responses
 
+from . import two_factor
 from .lockout import refuse_if_locked_out
 from .selectors import user_roles
 
@@ -50,7 +52,7 @@ class MeView(APIView):
 class TokenObtainSerializer(AuthTokenSerializer):
     def validate(self, attrs):
         try:
-            return super().validate(attrs)
+            attrs = super().validate(attrs)
         except serializers.ValidationError:
             # The login lockout refuses even the right password: say so, and until when.
             refuse_if_locked_out(
@@ -59,6 +61,11 @@ class TokenObtainSerializer(AuthTokenSerializer):
             raise serializers.ValidationError(
                 _("Unable to log in with provided credentials."), code="invalid_credentials"
             ) from None
+        if settings.STAFF_2FA_REQUIRED and two_factor.is_staff_account(attrs["user"]):
+            raise serializers.ValidationError(
+                two_factor.STAFF_TOKEN_REFUSED, code="staff_token_refused"
+            )
+        return attrs
 
 
 class TokenResponseSerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from core import audit
 from core.actions import Actor, holds_role
 from core.errors import AccountSuspended, ConflictOfInterest, InvalidInput, NotAllowed
 
@@ -128,6 +129,9 @@ def user_suspend(*, user: User, actor: User, reason: str, now: datetime) -> User
     if user.suspended_at is None:
         user.suspended_at, user.suspension_reason = now, text
         user.save(update_fields=["suspended_at", "suspension_reason"])
+        audit.action(
+            user=actor, name="user.suspend", obj=user, description=f"{user}: {text}", now=now
+        )
         notifications_send(
             messages=[
                 Message(
@@ -148,6 +152,7 @@ def user_reinstate(*, user: User, actor: User, now: datetime) -> User:
     _ensure_may_suspend(actor=actor, user=user)
     User.objects.filter(pk=user.pk).update(suspended_at=None, suspension_reason="")
     user.refresh_from_db()
+    audit.action(user=actor, name="user.reinstate", obj=user, now=now)
     return user
 
 
@@ -194,4 +199,3 @@ def user_role_revoke(*, user: User, role: Role) -> User:
         user.is_staff = False
         user.save(update_fields=["is_staff"])
     return user
-

@@ -155,6 +155,24 @@ ROLE_PERMISSIONS = {
     ],
 }
 
+# --- Staff accounts: two-factor authentication and the audit log ---------------------------
+# Staff (is_staff, superusers, holders of a staff role) confirm a code from an authenticator
+# app (TOTP) before their session does anything; in production every staff session must, and
+# staff API tokens are refused. Locally it is off until a staff member enrolls in the admin.
+STAFF_2FA_REQUIRED = env_bool("STAFF_2FA_REQUIRED", PRODUCTION)
+OTP_TOTP_ISSUER = "Milestone disputes"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # nobody reads another person's secret in the admin
+# Behind a reverse proxy: the header whose last address is the client's (X-Forwarded-For), for
+# the audit log. Empty: the address of the connection.
+AUDIT_CLIENT_IP_HEADER = os.environ.get("AUDIT_CLIENT_IP_HEADER", "")
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp"]
+_AFTER_AUTH = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
+MIDDLEWARE[_AFTER_AUTH:_AFTER_AUTH] = [
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.two_factor.StaffTwoFactorMiddleware",
+    "core.audit.AuditContextMiddleware",
+]
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -256,7 +274,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes "not logged in" a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.two_factor.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from core.admin import ReadOnlyAdmin, ReadOnlyInline, amount_column
 from core.errors import DomainError
 
-from . import services
+from . import services, staff_reads
 from .models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
 
 
@@ -59,6 +59,18 @@ class NotOwnCaseAdmin(ReadOnlyAdmin):
     (these pages show the blind feedback and the staff's internal notes)."""
 
     contract_path: str
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            case = response.context_data["original"]
+            staff_reads.case_read(
+                user=request.user,
+                case=case,
+                via="the admin",
+                notes=staff_reads.internal_notes_of(case),
+            )
+        return response
 
     def get_queryset(self, request):
         user = request.user

@@ -36,7 +36,7 @@ from core.api import (
 from core.errors import DomainError, InvalidInput
 from core.files import private_file_response
 
-from . import api_selectors, selectors, services
+from . import api_selectors, selectors, services, staff_reads
 from .serializers import (
     ContractEndResultSerializer,
     ContractEndSerializer,
@@ -57,6 +57,8 @@ REFUND_REQUESTS = ["refund requests"]
 DISPUTES = ["disputes"]
 EVIDENCE = ["evidence"]
 SUPPORT_CASES = ["support cases"]
+
+API = "the API"
 
 FEEDBACK_FIELDS = {"feedback_rating": "feedback.rating", "feedback_comment": "feedback.comment"}
 
@@ -164,6 +166,8 @@ class RefundRequestListView(GenericAPIView):
         responses={200: RefundRequestSerializer(many=True), **errors()},
     )
     def get(self, request):
+        if selectors.reads_cases(request.user):
+            staff_reads.list_read(user=request.user, request=request)
         page = self.paginate_queryset(api_selectors.refund_requests_for_user(user=request.user))
         serializer = RefundRequestSerializer(page, many=True, context={"request": request})
         return self.get_paginated_response(serializer.data)
@@ -177,7 +181,9 @@ class RefundRequestDetailView(JSONView):
         responses={200: RefundRequestSerializer, **errors(404)},
     )
     def get(self, request, pk: int):
-        return _refund_request_response(request, pk=pk)
+        refund_request = selectors.refund_request_get_for_user(user=request.user, pk=pk)
+        staff_reads.case_read(user=request.user, case=refund_request, via=API)
+        return Response(RefundRequestSerializer(refund_request, context={"request": request}).data)
 
 
 class RefundRequestAcceptView(JSONView):
@@ -243,6 +249,8 @@ class DisputeListView(GenericAPIView):
         responses={200: DisputeSerializer(many=True), **errors()},
     )
     def get(self, request):
+        if selectors.reads_cases(request.user):
+            staff_reads.list_read(user=request.user, request=request)
         page = self.paginate_queryset(api_selectors.disputes_for_user(user=request.user))
         serializer = DisputeSerializer(page, many=True, context={"request": request})
         return self.get_paginated_response(serializer.data)
@@ -256,7 +264,9 @@ class DisputeDetailView(JSONView):
         responses={200: DisputeSerializer, **errors(404)},
     )
     def get(self, request, pk: int):
-        return _dispute_response(request, pk=pk)
+        dispute = selectors.dispute_get_for_user(user=request.user, pk=pk)
+        staff_reads.case_read(user=request.user, case=dispute, via=API)
+        return Response(DisputeSerializer(dispute, context={"request": request}).data)
 
     @extend_schema(
         operation_id="disputes_partial_update",
@@ -287,6 +297,7 @@ class DisputeEvidenceView(GenericAPIView):
     )
     def get(self, request, pk: int):
         dispute = selectors.dispute_get_for_user(user=request.user, pk=pk)
+        staff_reads.case_read(user=request.user, case=dispute, via=f"{API} (its evidence list)")
         page = self.paginate_queryset(selectors.dispute_evidence(dispute=dispute))
         serializer = EvidenceSerializer(page, many=True, context={"request": request})
         return self.get_paginated_response(serializer.data)
@@ -394,6 +405,9 @@ class DisputeTimelineView(GenericAPIView):
             refund_request=request_, user=request.user, role=request_.contract.role_of(request.user)
         )
         page = self.paginate_queryset(events)
+        staff_reads.case_read(
+            user=request.user, case=dispute, via=f"{API} (its timeline)", events=page
+        )
         return self.get_paginated_response(TimelineEventSerializer(page, many=True).data)
 
 
@@ -415,6 +429,7 @@ class EvidenceDownloadView(APIView):
     )
     def get(self, request, pk: int):
         stored = selectors.evidence_get_for_user(user=request.user, pk=pk)
+        staff_reads.file_read(user=request.user, evidence=stored, via=API)
         return private_file_response(
             stored.file, filename=stored.name, content_type=stored.content_type
         )
@@ -433,6 +448,8 @@ class SupportCaseListCreateView(GenericAPIView):
         responses={200: SupportCaseSerializer(many=True), **errors()},
     )
     def get(self, request):
+        if selectors.reads_support_cases(request.user):
+            staff_reads.list_read(user=request.user, request=request)
         page = self.paginate_queryset(api_selectors.support_cases_for_user(user=request.user))
         serializer = SupportCaseSerializer(page, many=True, context={"request": request})
         return self.get_paginated_response(serializer.data)
@@ -486,4 +503,5 @@ class SupportCaseDetailView(JSONView):
     )
     def get(self, request, pk: int):
         case = api_selectors.support_case_detail_for_user(user=request.user, pk=pk)
+        staff_reads.case_read(user=request.user, case=case, via=API)
         return Response(SupportCaseSerializer(case, context={"request": request}).data)

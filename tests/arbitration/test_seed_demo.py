@@ -29,6 +29,13 @@ class TestSeedDemo:
             "IN_ARBITRATION",
         }
 
+    def test_says_how_to_try_two_factor_authentication(self, capsys):
+        call_command("seed_demo")
+
+        out = capsys.readouterr().out
+        assert "Two-factor authentication for staff is off until a staff user sets it up" in out
+        assert "Two-factor authentication”" in out
+
     def test_running_it_twice_is_safe(self, capsys):
         call_command("seed_demo")
         contracts = Contract.objects.count()

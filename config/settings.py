@@ -162,9 +162,6 @@ ROLE_PERMISSIONS = {
 STAFF_2FA_REQUIRED = env_bool("STAFF_2FA_REQUIRED", PRODUCTION)
 OTP_TOTP_ISSUER = "Milestone disputes"
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # nobody reads another person's secret in the admin
-# Behind a reverse proxy: the header whose last address is the client's (X-Forwarded-For), for
-# the audit log. Empty: the address of the connection.
-AUDIT_CLIENT_IP_HEADER = os.environ.get("AUDIT_CLIENT_IP_HEADER", "")
 INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp"]
 _AFTER_AUTH = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
 MIDDLEWARE[_AFTER_AUTH:_AFTER_AUTH] = [

@@ -32,9 +32,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
+from rest_framework.throttling import BaseThrottle
 
 from .models import AuditEntry
 
@@ -60,15 +60,11 @@ _logentries_recorded_elsewhere: ContextVar[bool] = ContextVar("audit_logentries"
 
 
 def client_address(request) -> str | None:
-    """The client's IP address: the connection's, or the last address in the header a trusted
-    reverse proxy sets (``AUDIT_CLIENT_IP_HEADER``, e.g. X-Forwarded-For)."""
-    header = settings.AUDIT_CLIENT_IP_HEADER
-    value = request.META.get("REMOTE_ADDR", "")
-    if header:
-        forwarded = request.headers.get(header, "")
-        value = forwarded.split(",")[-1].strip() or value
+    """The client's IP address, as the rate limits and the login lockout see it: the
+    connection's, or behind ``NUM_PROXIES`` reverse proxies the X-Forwarded-For entry the first
+    of them added (a client can write anything before it)."""
     try:
-        return str(ipaddress.ip_address(value))
+        return str(ipaddress.ip_address(BaseThrottle().get_ident(request).strip()))
     except ValueError:
         return None
 

@@ -253,7 +253,7 @@ class TestWhereFrom:
     def test_behind_a_proxy_the_last_forwarded_address_is_the_clients(
         self, settings, contract, agent
     ):
-        settings.AUDIT_CLIENT_IP_HEADER = "X-Forwarded-For"
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
         dispute = declined(contract, now=START)
 
         api_as(agent).get(

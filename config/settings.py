@@ -260,6 +260,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
+    # Every body is checked for text no database stores; OPTIONS works on every view.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.api_defaults.ContentNegotiation",
+    "DEFAULT_METADATA_CLASS": "core.api_defaults.Metadata",
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",

@@ -48,4 +48,4 @@ bench: install
 	$(BIN)/python -m bench.sweep
 
 clean:
-	rm -rf $(VENV) var db.sqlite3 staticfiles
+	rm -rf $(VENV) var db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles

@@ -5,8 +5,9 @@
   UTF-16 surrogate pair (a JSON string may carry ``"\\ud800"``; no database can encode it).
   Checking the parsed body, before any view sees it, covers every view and every field type
   alike, so such a request changes nothing instead of failing inside a transaction.
-- ``Metadata`` answers ``OPTIONS`` on views that check their input with a serializer per method
-  rather than a ``serializer_class``: the OpenAPI schema describes their bodies.
+- ``OPTIONS`` works on every view, in JSON: ``Metadata`` describes a body only where the view
+  names its serializer (most here check their input with a serializer per method; the OpenAPI
+  schema describes every body).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rest_framework import exceptions
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import DataAndFiles
+from rest_framework.renderers import JSONRenderer
 
 UNSTORABLE_TEXT = "Remove the NUL or unpaired surrogate character: this text cannot be stored."
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -81,11 +83,17 @@ class _StorableTextParser:
 
 
 class ContentNegotiation(DefaultContentNegotiation):
-    """DRF's negotiation, with every body checked for text that cannot be stored."""
+    """DRF's negotiation, with every body checked for text that cannot be stored, and every
+    ``OPTIONS`` answered in JSON (the docs page renders only its HTML template)."""
 
     def select_parser(self, request, parsers):
         parser = super().select_parser(request, parsers)
         return None if parser is None else _StorableTextParser(parser)
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if request.method == "OPTIONS":
+            return JSONRenderer(), JSONRenderer.media_type
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 class Metadata(SimpleMetadata):

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import pytest
+from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
@@ -104,6 +105,11 @@ def world(client_user, freelancer, agent, arbitrator):
                 ("arbitration_arbitrationqueueitem", "case"),
             )
         ),
+    ]
+    pages += [
+        reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        for model, model_admin in admin.site._registry.items()
+        if model_admin.search_fields
     ]
     users = [client_user, freelancer, agent, arbitrator, kit.support("sid-support")]
     return SimpleNamespace(users=users, ids=ids, pages=pages)
@@ -282,8 +288,8 @@ def test_unstorable_text_in_any_field_is_a_400_naming_it_and_never_a_server_erro
 def test_options_answers_every_path_in_json(world):
     failures = []
 
-    for path in SCHEMA["paths"]:
-        for user in world.users:
+    for path in [*SCHEMA["paths"], "/api/schema/", "/api/docs/"]:
+        for user in [*world.users, None]:
             api = answering(user)
             for concrete in concrete_paths(path, world.ids):
                 response = api.options(concrete)
@@ -391,6 +397,12 @@ class TestOptions:
 
         assert response.status_code == 200
         assert response.json()["parses"] == ["application/json"]
+
+    def test_answers_in_json_where_the_view_renders_only_html(self, as_client):
+        response = as_client.options("/api/docs/")
+
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/json"
 
     def test_still_describes_the_body_of_a_view_that_names_its_serializer(self, db):
         response = APIClient().options("/api/v1/auth/token/")

@@ -21,7 +21,9 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 # Set up and serve the demo on http://$(HOST):$(PORT), with a Celery worker (and beat) on the
-# embedded broker enforcing the deadlines in the background.
+# embedded broker enforcing the deadlines in the background. Links in e-mails point at this
+# server unless SITE_URL (in the environment or on the command line) names another.
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
@@ -48,4 +50,4 @@ bench: install
 	$(BIN)/python -m bench.sweep
 
 clean:
-	rm -rf $(VENV) var db.sqlite3 staticfiles
+	rm -rf $(VENV) var db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles

@@ -115,8 +115,15 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Wait for a write lock instead of failing at once when the worker and the web both write.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The web and the Celery worker both write: wait for the write lock instead of failing with
+    # "database is locked". WAL lets readers go on beside the one writer; IMMEDIATE takes the
+    # write lock when a transaction begins, since one that read first and then wants to write
+    # beside another writer fails at once, whatever the busy timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20,  # seconds; sqlite3 sets it as PRAGMA busy_timeout
+        transaction_mode="IMMEDIATE",
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -279,6 +286,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
+    # Every body is checked for text no database stores; OPTIONS works on every view.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.api_defaults.ContentNegotiation",
+    "DEFAULT_METADATA_CLASS": "core.api_defaults.Metadata",
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .actions import atomic
+from .api_defaults import is_storable
 from .errors import Conflict, DeadlineSettled, DomainError, InvalidInput
 from .models import IdempotencyRecord
 
@@ -214,9 +215,10 @@ def idempotent(view_method):
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return view_method(self, request, *args, **kwargs)
-        if not key or len(key) > 255:
+        if not key or len(key) > 255 or not is_storable(key):
             raise InvalidInput(
-                "Idempotency-Key must be 1 to 255 characters.", code="invalid_idempotency_key"
+                "Idempotency-Key must be 1 to 255 characters, without NUL.",
+                code="invalid_idempotency_key",
             )
         fingerprint = _fingerprint(request)
         now = timezone.now()

@@ -175,6 +175,15 @@ STORAGES = {
 PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", VAR_DIR / "private"))
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
 UPLOAD_MAX_FILES = int(os.environ.get("UPLOAD_MAX_FILES", "20"))
+# What a file may hold (core.uploads): a ZIP's entries and size once expanded, and how much of a
+# PDF's compressed content is expanded to look for scripts (beyond that it is refused).
+UPLOAD_ZIP_MAX_ENTRIES = int(os.environ.get("UPLOAD_ZIP_MAX_ENTRIES", "1000"))
+UPLOAD_ZIP_MAX_EXPANDED_BYTES = int(
+    os.environ.get("UPLOAD_ZIP_MAX_EXPANDED_BYTES", str(100 * 1024 * 1024))
+)
+UPLOAD_PDF_MAX_EXPANDED_BYTES = int(
+    os.environ.get("UPLOAD_PDF_MAX_EXPANDED_BYTES", str(100 * 1024 * 1024))
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

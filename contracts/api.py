@@ -171,7 +171,10 @@ class MilestoneSubmitView(APIView):
     @extend_schema(
         operation_id="milestones_submit",
         summary="Submit the delivered work (freelancer)",
-        description="JSON `{\"message\"}`, or multipart/form-data with `message` and `files`.",
+        description=(
+            "JSON `{\"message\"}`, or multipart/form-data with `message` and `files`. Files are "
+            "checked as on `POST /disputes/{id}/evidence/`."
+        ),
         tags=MILESTONES,
         request=MilestoneSubmitSerializer,
         responses={

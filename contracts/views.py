@@ -397,5 +397,5 @@ def submission_file(request: HttpRequest, pk: int) -> FileResponse:
     """Send a submitted file, as an attachment, to the contract's parties and staff only."""
     stored = selectors.submission_file_get_for_user(user=request.user, pk=pk)
     return private_file_response(
-        stored.file, filename=stored.name, content_type=stored.content_type
+        stored.file, filename=stored.download_name, content_type=stored.content_type
     )

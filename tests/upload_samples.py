@@ -10,6 +10,7 @@ import zipfile
 import zlib
 from functools import cache
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
@@ -105,3 +106,51 @@ def zip_bomb(expanded: int = 1 << 30) -> bytes:
         "<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(local) + len(data), 0
     )
     return local + data + central + end
+
+
+# --- What every door refuses --------------------------------------------------------------------
+
+WEB_PAGE = "Web pages, SVG and XML files are refused: send a PDF or an image instead."
+JAVASCRIPT = (
+    "This PDF contains JavaScript, which is refused: print it to a new PDF (Print to PDF) and "
+    "upload that."
+)
+
+
+def _script(extension: str) -> str:
+    return f"Programs and scripts (.{extension} files) are refused."
+
+
+def hostile() -> list:
+    """``pytest.param(name, content, message)`` for each file every upload door refuses."""
+    cases = [
+        ("x.hta", b"<hta:application/><script>run()</script>", _script("hta")),
+        ("run.bat", b"@echo off\r\ndel /q *\r\n", _script("bat")),
+        ("evil.html", b"<html><script>alert(1)</script></html>", WEB_PAGE),
+        ("evil.svg", b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>", WEB_PAGE),
+        (
+            "bomb.zip",
+            zip_bomb(),
+            "The ZIP archive expands to 1 GB; at most 100 MB is accepted once expanded.",
+        ),
+        (
+            "escape.zip",
+            zip_of(("../../evil.txt", b"x")),
+            "The ZIP archive holds a path that leaves its folder (“../../evil.txt”): paths "
+            "inside an archive must be relative, without “..”.",
+        ),
+        (
+            "tools.zip",
+            zip_of(("setup.exe", WINDOWS_PROGRAM)),
+            "The ZIP archive holds a program (“setup.exe”); programs are refused.",
+        ),
+        (
+            "nested.zip",
+            zip_of(("inner.zip", zip_of(("a.txt", b"a")))),
+            "The ZIP archive holds another archive (“inner.zip”), whose content cannot be "
+            "checked: upload it as a separate file.",
+        ),
+        ("report.pdf", OPEN_ACTION_JS, JAVASCRIPT),
+        ("escaped.pdf", OPEN_ACTION_JS_ESCAPED, JAVASCRIPT),
+    ]
+    return [pytest.param(*case, id=case[0]) for case in cases]

@@ -76,5 +76,5 @@ def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
     """Send an evidence file, as an attachment, to those who may read its case and to staff."""
     stored = selectors.evidence_get_for_user(user=request.user, pk=pk)
     return private_file_response(
-        stored.file, filename=stored.name, content_type=stored.content_type
+        stored.file, filename=stored.download_name, content_type=stored.content_type
     )

@@ -77,6 +77,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the body: too large a request is refused from its Content-Length.
+    "core.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -183,6 +185,10 @@ UPLOAD_ZIP_MAX_EXPANDED_BYTES = int(
 )
 UPLOAD_PDF_MAX_EXPANDED_BYTES = int(
     os.environ.get("UPLOAD_PDF_MAX_EXPANDED_BYTES", str(100 * 1024 * 1024))
+)
+# The files of one request together; a larger request is refused with 413 before it is read.
+UPLOAD_MAX_REQUEST_BYTES = int(
+    os.environ.get("UPLOAD_MAX_REQUEST_BYTES", str(10 * UPLOAD_MAX_BYTES))
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

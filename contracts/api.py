@@ -179,7 +179,7 @@ class MilestoneSubmitView(APIView):
         request=MilestoneSubmitSerializer,
         responses={
             200: OpenApiResponse(MilestoneSerializer, description="The submitted milestone."),
-            **errors(400, 403, 404, 409),
+            **errors(400, 403, 404, 409, 413),
         },
     )
     def post(self, request, pk: int):

@@ -308,7 +308,7 @@ class DisputeEvidenceView(GenericAPIView):
         request={"multipart/form-data": EvidenceUploadSerializer},
         responses={
             201: OpenApiResponse(EvidenceSerializer, description="The stored file."),
-            **errors(400, 403, 404, 409),
+            **errors(400, 403, 404, 409, 413),
         },
     )
     def post(self, request, pk: int):
@@ -454,7 +454,7 @@ class SupportCaseListCreateView(GenericAPIView):
         request=SupportCaseCreateSerializer,
         responses={
             201: OpenApiResponse(SupportCaseSerializer, description="The open support case."),
-            **errors(400, 403, 409),
+            **errors(400, 403, 409, 413),
         },
     )
     def post(self, request):

@@ -1,4 +1,5 @@
-"""Request guards every view shares: the refusal of a request too large to read.
+"""Request and response guards every view shares: the Permissions-Policy header, and the refusal
+of a request too large to read.
 
 ``RequestSizeLimitMiddleware`` sits before any middleware that reads the body (the CSRF check
 reads a form's fields): a request whose ``Content-Length`` says it carries more than
@@ -24,6 +25,19 @@ from .formats import human_size
 
 # Room for a form's text fields and the multipart framing around the files.
 FORM_MARGIN_BYTES = 1024 * 1024
+
+
+class PermissionsPolicyMiddleware:
+    """Switch off the browser features no page uses (settings.PERMISSIONS_POLICY)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if settings.PERMISSIONS_POLICY:
+            response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
 
 
 def request_limit() -> int:

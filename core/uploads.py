@@ -33,7 +33,15 @@ from .formats import human_size
 from .pdf_inspection import PdfRefused, check_pdf
 from .zip_inspection import EXECUTABLE_EXTENSIONS, ZipRefused, check_zip, extension
 
-__all__ = ["ALLOWED_TYPES_TEXT", "CheckedUpload", "check_upload", "check_uploads", "human_size"]
+__all__ = [
+    "ALLOWED_TYPES_TEXT",
+    "REFUSED_TEXT",
+    "CheckedUpload",
+    "check_upload",
+    "check_uploads",
+    "download_name",
+    "human_size",
+]
 
 PDF = "application/pdf"
 PNG = "image/png"
@@ -49,6 +57,11 @@ _SIGNATURES = [
 ]
 EXTENSIONS = {PDF: ".pdf", PNG: ".png", JPEG: ".jpg", ZIP: ".zip", TEXT: ".txt"}
 ALLOWED_TYPES_TEXT = "PDF, PNG, JPEG, plain text or ZIP"
+# What the forms tell people before they choose files.
+REFUSED_TEXT = (
+    "Programs, scripts, web pages, PDFs with scripts or embedded files, and ZIPs holding "
+    "programs or other archives are refused."
+)
 # Plain text may hold tabs, line and page breaks, but no other control characters.
 _CONTROL_BYTES = [bytes([b]) for b in [*range(0, 9), 11, *range(14, 32), 127]]
 # Text named like one of these is a page a browser renders or a script a system runs.

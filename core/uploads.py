@@ -156,6 +156,7 @@ def _check_content(upload: UploadedFile, content_type: str, name: str, field: st
                 upload,
                 max_entries=settings.UPLOAD_ZIP_MAX_ENTRIES,
                 max_expanded=settings.UPLOAD_ZIP_MAX_EXPANDED_BYTES,
+                pdf_max_expanded=settings.UPLOAD_PDF_MAX_EXPANDED_BYTES,
             )
         elif content_type == PDF:
             check_pdf(_read_all(upload), max_expanded=settings.UPLOAD_PDF_MAX_EXPANDED_BYTES)

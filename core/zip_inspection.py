@@ -3,9 +3,10 @@
 An archive is accepted only when whoever opens it gets what its listing promises: a bounded
 number of entries and of bytes once expanded (no "zip bomb"), every path inside its own folder
 (no ``../`` or absolute path, no symbolic link), no archive inside the archive (its content could
-not be checked in turn) and no program. Each entry is read through to its end, within the
-expanded-size limit, so that its CRC is verified: an entry whose data does not match its listing
-is refused as damaged. Nothing is written to disk.
+not be checked in turn), no program, and no PDF that would be refused on its own. Each entry is
+read through to its end, within the expanded-size limit, so that its CRC is verified: an entry
+whose data does not match its listing is refused as damaged. Nothing is written to disk; a PDF
+inside is read into memory to be checked.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import zipfile
 from typing import IO
 
 from .formats import human_size
+from .pdf_inspection import PdfRefused, check_pdf
 
 # Programs and scripts an operating system runs when they are opened (Windows above all),
 # and packages that install them. Source code a developer reads (.js, .py, .sh) is not here:
@@ -67,8 +69,13 @@ def extension(name: str) -> str:
     return stem.rsplit(".", 1)[1].lower() if "." in stem else ""
 
 
-def check_zip(file: IO[bytes], *, max_entries: int, max_expanded: int) -> None:
-    """Raise ZipRefused when the archive in ``file`` may not be stored."""
+def check_zip(
+    file: IO[bytes], *, max_entries: int, max_expanded: int, pdf_max_expanded: int
+) -> None:
+    """Raise ZipRefused when the archive in ``file`` may not be stored.
+
+    A PDF inside is checked as an uploaded PDF is (``pdf_max_expanded``: see check_pdf).
+    """
     try:
         with zipfile.ZipFile(file) as archive:
             entries = archive.infolist()
@@ -84,7 +91,7 @@ def check_zip(file: IO[bytes], *, max_entries: int, max_expanded: int) -> None:
                     f"{human_size(max_expanded)} is accepted once expanded."
                 )
             for entry in entries:
-                _check_entry(archive, entry)
+                _check_entry(archive, entry, pdf_max_expanded)
     except ZipRefused:
         raise
     except (
@@ -102,7 +109,7 @@ def check_zip(file: IO[bytes], *, max_entries: int, max_expanded: int) -> None:
         file.seek(0)
 
 
-def _check_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
+def _check_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, pdf_max_expanded: int) -> None:
     raw = entry.orig_filename
     shown = raw if len(raw) <= 80 else raw[:77] + "…"
     parts = re.split(r"[\\/]", raw)
@@ -123,11 +130,13 @@ def _check_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
             "The ZIP archive is password-protected, so its content cannot be checked: upload "
             "it without a password."
         )
+    # A macOS application is a folder named *.app; any other folder may be named like a
+    # domain ("example.com/") or anything else.
+    if any(extension(part) == "app" for part in parts[:-1]):
+        raise _program(shown)
     if entry.is_dir():
-        if any(extension(part) == "app" for part in parts):
-            raise _program(shown)
         return
-    if any(extension(part) in EXECUTABLE_EXTENSIONS for part in parts if part):
+    if extension(raw) in EXECUTABLE_EXTENSIONS:
         raise _program(shown)
     if extension(raw) in ARCHIVE_EXTENSIONS:
         raise _nested(shown)
@@ -137,6 +146,11 @@ def _check_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
             raise _nested(shown)
         if head.startswith(_PROGRAM_MAGIC) or (head.startswith(b"MZ") and not _is_text(head)):
             raise _program(shown)
+        if head.startswith(b"%PDF-"):
+            try:
+                check_pdf(head + data.read(), max_expanded=pdf_max_expanded)
+            except PdfRefused as refused:
+                raise ZipRefused(f"In the ZIP archive, “{shown}”: {refused}") from None
         # Reading to the end verifies the CRC; zipfile never reads past the declared size.
         while data.read(_CHUNK):
             pass

@@ -250,7 +250,7 @@ class TestZipArchives:
 
     def test_accepts_source_code_and_text_that_starts_with_mz(self):
         archive = samples.zip_of(
-            ("site/index.html", b"<html></html>"),
+            ("example.com/index.html", b"<html></html>"),
             ("site/app.js", b"console.log(1)"),
             ("deploy.sh", b"#!/bin/sh\necho hi\n"),
             ("notes/MZ.txt", b"MZ is the name of the studio."),
@@ -393,3 +393,22 @@ class TestPdfs:
         checked = check_upload(SimpleUploadedFile("scan.pdf", samples.pdf(stream)))
 
         assert checked.content_type == "application/pdf"
+
+
+class TestPdfsInsideZips:
+    def test_refuses_a_zip_holding_a_pdf_with_javascript(self):
+        archive = samples.zip_of(("docs/report.pdf", samples.OPEN_ACTION_JS_ESCAPED))
+
+        assert refusal("docs.zip", archive) == (
+            "In the ZIP archive, “docs/report.pdf”: This PDF contains JavaScript, which is "
+            "refused: print it to a new PDF (Print to PDF) and upload that."
+        )
+
+    def test_accepts_a_zip_holding_ordinary_pdfs(self):
+        archive = samples.zip_of(
+            ("a.pdf", samples.CLEAN_WITH_STREAMS), ("b.pdf", samples.PDF_BYTES)
+        )
+
+        assert check_upload(SimpleUploadedFile("docs.zip", archive)).content_type == (
+            "application/zip"
+        )

@@ -69,9 +69,13 @@ CLEAN_WITH_STREAMS = pdf(
 
 
 def zip_of(*entries: tuple[str | zipfile.ZipInfo, bytes]) -> bytes:
+    """A ZIP archive of ``entries``, the same bytes every time (for stable test ids)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in entries:
+            if isinstance(name, str):
+                name = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+                name.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(name, content)
     return buffer.getvalue()
 

@@ -277,6 +277,7 @@ class TestZipArchives:
             b"PK\x03\x04" + b"\x00" * 32,
             samples.zip_of(("a.txt", b"a" * 1000))[:-30],
         ],
+        ids=["only-a-signature", "cut-short"],
     )
     def test_refuses_an_archive_that_cannot_be_read(self, content):
         assert refusal("broken.zip", content) == "This ZIP archive is damaged or cannot be read."

@@ -145,7 +145,9 @@ def _check_text(upload: UploadedFile, name: str, field: str) -> None:
     upload.seek(0)
     if kind in MARKUP_EXTENSIONS or _MARKUP_START.match(upload.read(1024)):
         raise _invalid(
-            field, "Web pages, SVG and XML files are refused: send a PDF or an image instead."
+            field,
+            "Web pages, SVG and XML files are refused as they are: send a PDF or an image, or "
+            "put them in a ZIP archive.",
         )
 
 

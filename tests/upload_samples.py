@@ -114,7 +114,10 @@ def zip_bomb(expanded: int = 1 << 30) -> bytes:
 
 # --- What every door refuses --------------------------------------------------------------------
 
-WEB_PAGE = "Web pages, SVG and XML files are refused: send a PDF or an image instead."
+WEB_PAGE = (
+    "Web pages, SVG and XML files are refused as they are: send a PDF or an image, or put them "
+    "in a ZIP archive."
+)
 JAVASCRIPT = (
     "This PDF contains JavaScript, which is refused: print it to a new PDF (Print to PDF) and "
     "upload that."

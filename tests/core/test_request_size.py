@@ -80,6 +80,7 @@ class TestRequestSizeLimit:
 
         assert status == 413
         assert headers["Content-Type"].startswith("text/html")
+        assert headers["Content-Security-Policy"].startswith("default-src 'self'")
         html = body.decode()
         assert "<h1>Too large to send</h1>" in html
         assert "at most 100 MB of files may be sent at once" in html

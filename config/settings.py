@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -77,6 +78,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "core.middleware.PermissionsPolicyMiddleware",
+    # Before anything reads the body: too large a request is refused from its Content-Length.
+    "core.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -100,6 +105,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.inbox",
@@ -200,6 +206,19 @@ STORAGES = {
 PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", VAR_DIR / "private"))
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
 UPLOAD_MAX_FILES = int(os.environ.get("UPLOAD_MAX_FILES", "20"))
+# What a file may hold (core.uploads): a ZIP's entries and size once expanded, and how much of a
+# PDF's compressed content is expanded to look for scripts (beyond that it is refused).
+UPLOAD_ZIP_MAX_ENTRIES = int(os.environ.get("UPLOAD_ZIP_MAX_ENTRIES", "1000"))
+UPLOAD_ZIP_MAX_EXPANDED_BYTES = int(
+    os.environ.get("UPLOAD_ZIP_MAX_EXPANDED_BYTES", str(100 * 1024 * 1024))
+)
+UPLOAD_PDF_MAX_EXPANDED_BYTES = int(
+    os.environ.get("UPLOAD_PDF_MAX_EXPANDED_BYTES", str(100 * 1024 * 1024))
+)
+# The files of one request together; a larger request is refused with 413 before it is read.
+UPLOAD_MAX_REQUEST_BYTES = int(
+    os.environ.get("UPLOAD_MAX_REQUEST_BYTES", str(10 * UPLOAD_MAX_BYTES))
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -385,6 +404,25 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- Security headers ----------------------------------------------------------------------
+# Every response: scripts, styles and images only from this site (an inline script needs the
+# request's nonce, {{ csp_nonce }}), no plugins, no framing, forms posted only here.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+# Browser features no page here uses, switched off on every response (core.middleware).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), usb=()"
+)
 
 # --- Production hardening ------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

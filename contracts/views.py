@@ -406,5 +406,5 @@ def submission_file(request: HttpRequest, pk: int) -> FileResponse:
         detail=f"“{stored.name}” of {stored.submission.milestone}",
     )
     return private_file_response(
-        stored.file, filename=stored.name, content_type=stored.content_type
+        stored.file, filename=stored.download_name, content_type=stored.content_type
     )

@@ -154,6 +154,11 @@ _ERROR_DESCRIPTIONS = {
         "(a refund, a release, a notice, a closed window) has been applied to the object in the "
         "meantime, exactly as the periodic sweep would have; read the object again to see it."
     ),
+    413: (
+        "`request_too_large`: the request's Content-Length is over the limit (the "
+        "UPLOAD_MAX_REQUEST_BYTES setting for the files, and a little for the fields); it was "
+        "refused before its body was read."
+    ),
     429: "Throttled.",
 }
 

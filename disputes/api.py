@@ -307,14 +307,19 @@ class DisputeEvidenceView(GenericAPIView):
         summary="Attach a file (the freelancer while drafting, the client while answering)",
         description=(
             "multipart/form-data with `file` and an optional `description`. The file is judged "
-            "by its content (PDF, PNG, JPEG, plain text or ZIP) and its size; only its plain "
-            "name is kept, and it is stored under a generated name."
+            "by its content (PDF, PNG, JPEG, plain text or ZIP) and its size, and refused "
+            "(400 `invalid_file`, with the reason) when it could act where it is opened: a ZIP "
+            "that expands too far or holds too many entries, a path out of its folder, another "
+            "archive or a program; a PDF with JavaScript, a launch action or embedded files; "
+            "text named or written as a script or a web page (`.bat`, `.hta`, `.html`, `.svg`). "
+            "Its plain name is kept only to be shown; it is stored and downloaded under a "
+            "generated name with the extension of its type (`download_name`)."
         ),
         tags=EVIDENCE,
         request={"multipart/form-data": EvidenceUploadSerializer},
         responses={
             201: OpenApiResponse(EvidenceSerializer, description="The stored file."),
-            **errors(400, 403, 404, 409),
+            **errors(400, 403, 404, 409, 413),
         },
     )
     def post(self, request, pk: int):
@@ -431,7 +436,7 @@ class EvidenceDownloadView(APIView):
         stored = selectors.evidence_get_for_user(user=request.user, pk=pk)
         staff_reads.file_read(user=request.user, evidence=stored, via=API)
         return private_file_response(
-            stored.file, filename=stored.name, content_type=stored.content_type
+            stored.file, filename=stored.download_name, content_type=stored.content_type
         )
 
 
@@ -459,14 +464,14 @@ class SupportCaseListCreateView(GenericAPIView):
         summary="Ask staff for help with funded work the client neither pays nor ends (freelancer)",
         description=(
             'JSON `{"milestone", "description"}`, or multipart/form-data with `milestone`, '
-            "`description` and `files`. An unknown milestone, or one of another user's "
-            "contracts, is 400 invalid_milestone."
+            "`description` and `files` (checked as on `POST /disputes/{id}/evidence/`). An "
+            "unknown milestone, or one of another user's contracts, is 400 invalid_milestone."
         ),
         tags=SUPPORT_CASES,
         request=SupportCaseCreateSerializer,
         responses={
             201: OpenApiResponse(SupportCaseSerializer, description="The open support case."),
-            **errors(400, 403, 409),
+            **errors(400, 403, 409, 413),
         },
     )
     def post(self, request):

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from core.forms import BrowserForm, MultipleFileField
 from core.money import format_amount
-from core.uploads import ALLOWED_TYPES_TEXT, human_size
+from core.uploads import ALLOWED_TYPES_TEXT, REFUSED_TEXT, human_size
 
 from .models import Dispute
 
@@ -42,7 +42,7 @@ def files_help_text() -> str:
     return (
         f"{ALLOWED_TYPES_TEXT}; each file up to {human_size(settings.UPLOAD_MAX_BYTES)}, "
         f"at most {settings.UPLOAD_MAX_FILES} files from you on this case. Files are checked by "
-        "their content, whatever their name."
+        f"their content, whatever their name. {REFUSED_TEXT}"
     )
 
 

@@ -26,6 +26,7 @@ from core.actions import PARTIES, Action, Actor, Lifecycle
 from core.deadlines import Deadline
 from core.errors import Conflict, IllegalTransition, NotAllowed, NotAParty
 from core.money import MinorUnits
+from core.uploads import download_name
 
 __all__ = ["Deadline", "Dispute", "Evidence", "RefundRequest", "SupportCase", "TimelineEvent"]
 
@@ -479,6 +480,11 @@ class Evidence(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("disputes:evidence-download", kwargs={"pk": self.pk})
+
+    @property
+    def download_name(self) -> str:
+        """The generated name the file downloads under; ``name`` is only ever shown."""
+        return download_name("evidence", self.pk, self.content_type)
 
 
 class TimelineEvent(models.Model):

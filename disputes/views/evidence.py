@@ -77,5 +77,5 @@ def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
     stored = selectors.evidence_get_for_user(user=request.user, pk=pk)
     staff_reads.file_read(user=request.user, evidence=stored, via="a download")
     return private_file_response(
-        stored.file, filename=stored.name, content_type=stored.content_type
+        stored.file, filename=stored.download_name, content_type=stored.content_type
     )

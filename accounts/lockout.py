@@ -46,7 +46,7 @@ class TooManyLoginAttempts(DomainError):
 
 def client_address(request: HttpRequest) -> str:
     """The client's address, as the API's rate limits see it (through ``NUM_PROXIES`` proxies)."""
-    return BaseThrottle().get_ident(request)
+    return BaseThrottle().get_ident(request) or ""
 
 
 def lockout_ends_at(request: HttpRequest, credentials: dict | None, *, now: datetime) -> datetime:

@@ -64,7 +64,7 @@ def client_address(request) -> str | None:
     connection's, or behind ``NUM_PROXIES`` reverse proxies the X-Forwarded-For entry the first
     of them added (a client can write anything before it)."""
     try:
-        return str(ipaddress.ip_address(BaseThrottle().get_ident(request).strip()))
+        return str(ipaddress.ip_address((BaseThrottle().get_ident(request) or "").strip()))
     except ValueError:
         return None
 

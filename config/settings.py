@@ -238,6 +238,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Deliveries acknowledge late (a lost worker's task is taken again): fetch one at a time.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "enforce-deadlines": {
         "task": "core.tasks.enforce_deadlines",
@@ -245,8 +247,19 @@ CELERY_BEAT_SCHEDULE = {
         # A run that waited longer than one interval is replaced by the next one.
         "options": {"expires": DEADLINE_SWEEP_INTERVAL.total_seconds()},
     },
+    "relay-notification-emails": {
+        "task": "accounts.tasks.relay_notification_emails",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The e-mail outbox (core.outbox): an e-mail its task has not sent this long after the change is
+# sent by the relay sweep; a claimed one is taken back after as long. Rows per batch; attempts
+# before an e-mail that keeps failing (a refused address) is given up, with an error logged.
+EMAIL_OUTBOX_GRACE = env_duration("EMAIL_OUTBOX_GRACE", "2m")
+EMAIL_OUTBOX_BATCH_SIZE = int(os.environ.get("EMAIL_OUTBOX_BATCH_SIZE", "100"))
+EMAIL_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("EMAIL_OUTBOX_MAX_ATTEMPTS", "5"))
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -238,6 +239,17 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# One queue per kind of work, so that none waits behind another: the deadline sweeps, e-mail
+# and webhook deliveries. A worker started without -Q serves them all (see the Procfile).
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in ("deadlines", "email", "webhooks")
+]
+CELERY_TASK_DEFAULT_QUEUE = "deadlines"
+CELERY_TASK_ROUTES = {
+    "core.tasks.*": {"queue": "deadlines"},
+    "accounts.tasks.*": {"queue": "email"},
+    "webhooks.tasks.*": {"queue": "webhooks"},
+}
 # Deliveries acknowledge late (a lost worker's task is taken again): fetch one at a time.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {

@@ -265,6 +265,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 60.0},
     },
 }
+# Beat's schedule file; its folder is made when a worker with beat starts (config.celery_app).
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The e-mail outbox (core.outbox): an e-mail its task has not sent this long after the change is
 # sent by the relay sweep; a claimed one is taken back after as long. Rows per batch; attempts

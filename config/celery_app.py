@@ -13,7 +13,7 @@ import shelve
 import threading
 from pathlib import Path
 
-from celery import Celery, bootsteps
+from celery import Celery, bootsteps, signals
 from celery.platforms import EX_FAILURE
 from celery.worker import state as worker_state
 
@@ -33,6 +33,14 @@ def _make_filesystem_broker_folders(sender, **kwargs):
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             os.makedirs(options[key], exist_ok=True)
+
+
+@signals.beat_init.connect
+def _sweep_when_beat_starts(sender, **kwargs):
+    """Sweep as beat starts, not one interval later: what fell due while it was down is
+    applied at once, and ``/healthz`` sees a recent sweep soon after a restart."""
+    interval = sender.app.conf.beat_schedule["enforce-deadlines"]["schedule"]
+    sender.app.send_task("core.tasks.enforce_deadlines", expires=interval)
 
 
 def prepare_beat_schedule(filename: str) -> None:

@@ -142,8 +142,8 @@ def enqueue(kind: OutboxKind, ids: list[int]) -> bool:
     publishing retries: the person or the sweep that made the change never waits for a broker
     that is down.
     """
-    task = import_string(kind.task)
     try:
+        task = import_string(kind.task)
         with task.app.connection_for_write(transport_options=TRY_ONCE) as connection:
             task.apply_async(kwargs={kind.task_ids: ids}, connection=connection, retry=False)
     except Exception:

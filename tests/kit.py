@@ -8,6 +8,7 @@ mediation (``declined``), a proposed resolution (``proposed``), an open arbitrat
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -48,11 +49,18 @@ def broker_unreachable(url: str = CLOSED_BROKER):
     from config import celery_app
 
     conf = celery_app.conf
+    saved_env = os.environ.get("CELERY_BROKER_URL")
     saved = (conf.broker_url, dict(conf.broker_transport_options or {}), conf.task_always_eager)
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting.
+    os.environ["CELERY_BROKER_URL"] = url
     _use_broker(celery_app, url, {}, eager=False)
     try:
         yield
     finally:
+        if saved_env is None:
+            del os.environ["CELERY_BROKER_URL"]
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved_env
         _use_broker(celery_app, *saved)
 
 

@@ -38,7 +38,7 @@ def relay_everything_owed() -> outbox.Relayed:
 
 class TestABrokerThatCannotBeReached:
     def test_a_partys_api_action_answers_as_usual_and_its_e_mails_wait_in_the_outbox(
-        self, contract, as_freelancer
+        self, contract, as_freelancer, caplog
     ):
         request = kit.end_contract(contract)
         mail.outbox.clear()
@@ -47,6 +47,7 @@ class TestABrokerThatCannotBeReached:
             response = as_freelancer.post(f"/api/v1/refund-requests/{request.pk}/accept/")
 
         assert response.status_code == 200, response.content
+        assert "could not enqueue the delivery of 1 row(s)" in caplog.text
         assert RefundRequest.objects.get(pk=request.pk).status == RefundRequest.Status.ACCEPTED
         owed = list(EMAILS.owed().select_related("user"))
         assert owed and mail.outbox == []
@@ -70,16 +71,20 @@ class TestABrokerThatCannotBeReached:
         assert RefundRequest.objects.get(pk=request.pk).status == RefundRequest.Status.ACCEPTED
         assert EMAILS.owed().filter(kind="refunded").exists()
 
-    def test_a_sweep_over_2500_due_rows_goes_through_every_batch(self, contract, settings):
+    def test_a_sweep_over_2500_due_rows_goes_through_every_batch(
+        self, contract, settings, caplog
+    ):
         settings.DEADLINE_SWEEP_BATCH_SIZE = 1000
         ended = timezone.now() - timedelta(days=8)
 
         with kit.broker_unreachable():
             requests = refund_requests(contract, count=2500, now=ended)
             told_before = set(EMAILS.owed().values_list("pk", flat=True))
+            caplog.clear()
             counts = enforce_deadlines()
 
         assert counts["disputes.refund_requests_expire"] == 2500
+        assert caplog.text.count("could not enqueue") == 3  # one per batch: 1000, 1000, 500
         assert not RefundRequest.objects.filter(pk__in=requests).exclude(status="EXPIRED").exists()
         assert SweepRun.objects.get(name="deadlines").handled == 2500
         told = EMAILS.owed().exclude(pk__in=told_before)

@@ -20,9 +20,10 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-# Set up and serve the demo on http://$(HOST):$(PORT), with a Celery worker (and beat) on the
-# embedded broker enforcing the deadlines in the background. Links in e-mails point at this
-# server unless SITE_URL (in the environment or on the command line) names another.
+# Set up and serve the demo on http://$(HOST):$(PORT), with one Celery worker (and beat) on the
+# embedded broker serving every queue: deadlines enforced and e-mail sent in the background.
+# Links in e-mails point at this server unless SITE_URL (in the environment or on the command
+# line) names another.
 run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput
@@ -32,7 +33,8 @@ run: install
 	worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# A Celery worker with beat, for a machine where CELERY_BROKER_URL points at Redis.
+# One Celery worker with beat serving every queue (deadlines, email, webhooks), for a machine
+# where CELERY_BROKER_URL points at Redis. In production the Procfile runs a worker per queue.
 worker: install
 	$(BIN)/celery -A config worker --beat --loglevel=INFO
 

@@ -5,11 +5,12 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
-from core import audit
+from core import audit, outbox
 from core.actions import Actor, holds_role
 from core.errors import AccountSuspended, ConflictOfInterest, InvalidInput, NotAllowed
 
 from .models import Notification, Role, User
+from .outbox import EMAILS
 
 
 def user_ensure_can_act(*, user: User) -> None:
@@ -33,10 +34,13 @@ def notifications_send(*, messages: list[Message], now: datetime) -> list[int]:
     """Put ``messages`` in their users' inboxes; e-mail them once the transaction commits.
 
     Call inside the transaction that made the change the messages tell of: if it rolls back,
-    nobody is told anything. Returns the new notifications' ids, in the order of ``messages``.
+    nobody is told anything; if it commits, each notification owes its e-mail, which the outbox
+    delivers even when the broker or the mail server is down for a while (``accounts.outbox``).
+    Returns the new notifications' ids, in the order of ``messages``.
     """
     if not messages:
         return []
+    owed_from = EMAILS.first_attempt_at(now)
     if connection.vendor == "postgresql":
         # A sweep tells thousands of people at once: one INSERT over arrays, ids drawn first.
         with connection.cursor() as cursor:
@@ -48,11 +52,12 @@ def notifications_send(*, messages: list[Message], now: datetime) -> list[int]:
             ids = [pk for (pk,) in cursor.fetchall()]
             cursor.execute(
                 "INSERT INTO accounts_notification"
-                " (id, user_id, kind, title, body, url, created_at)"
-                " SELECT u.*, %s FROM unnest(%s::bigint[], %s::bigint[], %s::text[],"
+                " (id, user_id, kind, title, body, url, created_at, email_next_attempt_at)"
+                " SELECT u.*, %s, %s FROM unnest(%s::bigint[], %s::bigint[], %s::text[],"
                 " %s::text[], %s::text[], %s::text[]) AS u",
                 [
                     now,
+                    owed_from,
                     ids,
                     [m.user_id for m in messages],
                     [m.kind for m in messages],
@@ -70,17 +75,12 @@ def notifications_send(*, messages: list[Message], now: datetime) -> list[int]:
                 body=m.body,
                 url=m.url,
                 created_at=now,
+                email_next_attempt_at=owed_from,
             )
             for m in messages
         )
         ids = [n.pk for n in created]
-
-    def enqueue() -> None:
-        from .tasks import deliver_notification_emails
-
-        deliver_notification_emails.delay(notification_ids=ids)
-
-    transaction.on_commit(enqueue)
+    outbox.enqueue_on_commit(EMAILS, ids)
     return ids
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -283,6 +284,19 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# One queue per kind of work, so that none waits behind another: the deadline sweeps, e-mail
+# and webhook deliveries. A worker started without -Q serves them all (see the Procfile).
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in ("deadlines", "email", "webhooks")
+]
+CELERY_TASK_DEFAULT_QUEUE = "deadlines"
+CELERY_TASK_ROUTES = {
+    "core.tasks.*": {"queue": "deadlines"},
+    "accounts.tasks.*": {"queue": "email"},
+    "webhooks.tasks.*": {"queue": "webhooks"},
+}
+# Deliveries acknowledge late (a lost worker's task is taken again): fetch one at a time.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "enforce-deadlines": {
         "task": "core.tasks.enforce_deadlines",
@@ -290,8 +304,20 @@ CELERY_BEAT_SCHEDULE = {
         # A run that waited longer than one interval is replaced by the next one.
         "options": {"expires": DEADLINE_SWEEP_INTERVAL.total_seconds()},
     },
+    "relay-notification-emails": {
+        "task": "accounts.tasks.relay_notification_emails",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }
+# Beat's schedule file; its folder is made when a worker with beat starts (config.celery_app).
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The e-mail outbox (core.outbox): an e-mail its task has not sent this long after the change is
+# sent by the relay sweep; a claimed one is taken back after as long. Rows per batch; attempts
+# before an e-mail that keeps failing (a refused address) is given up, with an error logged.
+EMAIL_OUTBOX_GRACE = env_duration("EMAIL_OUTBOX_GRACE", "2m")
+EMAIL_OUTBOX_BATCH_SIZE = int(os.environ.get("EMAIL_OUTBOX_BATCH_SIZE", "100"))
+EMAIL_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("EMAIL_OUTBOX_MAX_ATTEMPTS", "5"))
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {

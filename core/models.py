@@ -128,3 +128,21 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditEntryIsFinal("Audit entries cannot be deleted.")
+
+
+class SweepRun(models.Model):
+    """When each periodic sweep last finished: ``GET /healthz`` reads the deadline sweep's.
+
+    One row per sweep (``deadlines``, ``emails``), written by the task that ran it.
+    """
+
+    name = models.CharField(max_length=64, unique=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    handled = models.PositiveIntegerField(default=0, help_text="Rows the run handled.")
+    failures = models.PositiveIntegerField(
+        default=0, help_text="Parts of the run that failed (logged), e.g. one deadline's sweep."
+    )
+
+    def __str__(self) -> str:
+        return f"Sweep {self.name} finished at {self.finished_at:%Y-%m-%d %H:%M:%S} UTC"

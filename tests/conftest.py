@@ -31,6 +31,13 @@ def _celery_runs_tasks_in_process():
     celery_app.conf.task_always_eager = False
 
 
+@pytest.fixture
+def broker_down():
+    """Send tasks for real, to a broker that cannot be reached (a closed port)."""
+    with kit.broker_unreachable():
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache(settings):
     """Throttle counters live in the cache: give each test a namespace of its own in it.

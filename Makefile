@@ -20,20 +20,23 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-# Set up and serve the demo on http://$(HOST):$(PORT), with a Celery worker (and beat) on the
-# embedded broker enforcing the deadlines and sending webhooks in the background.
+# Set up and serve the demo on http://$(HOST):$(PORT), with one Celery worker (and beat) on the
+# embedded broker serving every queue: deadlines enforced and e-mail sent in the background.
+# Links in e-mails point at this server unless SITE_URL (in the environment or on the command
+# line) names another.
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@mkdir -p var/celery/queue var/celery/processed
-	@$(BIN)/celery -A config worker --beat --pool=solo -Q celery,webhooks --loglevel=WARNING & \
+	@$(BIN)/celery -A config worker --beat --pool=solo --loglevel=WARNING & \
 	worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# A Celery worker with beat, for a machine where CELERY_BROKER_URL points at Redis: it serves
-# the default queue and the webhooks queue.
+# One Celery worker with beat serving every queue (deadlines, email, webhooks), for a machine
+# where CELERY_BROKER_URL points at Redis. In production the Procfile runs a worker per queue.
 worker: install
-	$(BIN)/celery -A config worker --beat -Q celery,webhooks --loglevel=INFO
+	$(BIN)/celery -A config worker --beat --loglevel=INFO
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -49,4 +52,4 @@ bench: install
 	$(BIN)/python -m bench.sweep
 
 clean:
-	rm -rf $(VENV) var db.sqlite3 staticfiles
+	rm -rf $(VENV) var db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles

@@ -4,10 +4,16 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.shortcuts import render
 from django.utils import timezone
 
+from core import audit
 from core.errors import DomainError
 
 from . import services
+from .forms import StaffAuthenticationForm
 from .models import Role, User
+
+# The admin's login asks staff for their authenticator app's code too (accounts.two_factor).
+admin.site.login_form = StaffAuthenticationForm
+admin.site.login_template = "admin/accounts/login.html"
 
 
 class SuspendForm(forms.Form):
@@ -94,8 +100,16 @@ class UserAdmin(BaseUserAdmin):
         if form.is_valid():
             role = Role[form.cleaned_data["role"]]
             change = services.user_role_revoke if revoke else services.user_role_grant
+            now = timezone.now()
             for user in queryset.order_by("pk"):
                 change(user=user, role=role)
+                audit.action(
+                    user=request.user,
+                    name="user.revoke_role" if revoke else "user.grant_role",
+                    obj=user,
+                    description=f"{user}: {role.value}",
+                    now=now,
+                )
             done = "Took" if revoke else "Gave"
             self.message_user(
                 request,

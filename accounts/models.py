@@ -34,7 +34,13 @@ class User(AbstractUser):
 
 
 class Notification(models.Model):
-    """One message in a user's inbox; e-mailed too, after the transaction that made it commits."""
+    """One message in a user's inbox, and the e-mail it owes: a row of the e-mail outbox.
+
+    The row is written in the transaction of the change it tells of; its e-mail is sent after
+    that commits, by a task or else by the relay sweep (``accounts.outbox``). While the e-mail
+    is owed, ``email_next_attempt_at`` says when it may next be tried; it is cleared when the
+    e-mail was sent (``emailed_at``) or given up (``email_error`` says why).
+    """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=64)
@@ -44,6 +50,9 @@ class Notification(models.Model):
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    email_next_attempt_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    email_error = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         indexes = [
@@ -52,6 +61,12 @@ class Notification(models.Model):
                 fields=["user"],
                 condition=models.Q(read_at__isnull=True),
                 name="notification_unread_idx",
+            ),
+            # Only the e-mails still owed: a handful beside millions sent.
+            models.Index(
+                fields=["email_next_attempt_at", "id"],
+                condition=models.Q(email_next_attempt_at__isnull=False),
+                name="notification_email_owed_idx",
             ),
         ]
 

@@ -5,10 +5,12 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from core import audit, outbox
 from core.actions import Actor, holds_role
 from core.errors import AccountSuspended, ConflictOfInterest, InvalidInput, NotAllowed
 
 from .models import Notification, Role, User
+from .outbox import EMAILS
 
 
 def user_ensure_can_act(*, user: User) -> None:
@@ -32,10 +34,13 @@ def notifications_send(*, messages: list[Message], now: datetime) -> list[int]:
     """Put ``messages`` in their users' inboxes; e-mail them once the transaction commits.
 
     Call inside the transaction that made the change the messages tell of: if it rolls back,
-    nobody is told anything. Returns the new notifications' ids, in the order of ``messages``.
+    nobody is told anything; if it commits, each notification owes its e-mail, which the outbox
+    delivers even when the broker or the mail server is down for a while (``accounts.outbox``).
+    Returns the new notifications' ids, in the order of ``messages``.
     """
     if not messages:
         return []
+    owed_from = EMAILS.first_attempt_at(now)
     if connection.vendor == "postgresql":
         # A sweep tells thousands of people at once: one INSERT over arrays, ids drawn first.
         with connection.cursor() as cursor:
@@ -47,11 +52,12 @@ def notifications_send(*, messages: list[Message], now: datetime) -> list[int]:
             ids = [pk for (pk,) in cursor.fetchall()]
             cursor.execute(
                 "INSERT INTO accounts_notification"
-                " (id, user_id, kind, title, body, url, created_at)"
-                " SELECT u.*, %s FROM unnest(%s::bigint[], %s::bigint[], %s::text[],"
+                " (id, user_id, kind, title, body, url, created_at, email_next_attempt_at)"
+                " SELECT u.*, %s, %s FROM unnest(%s::bigint[], %s::bigint[], %s::text[],"
                 " %s::text[], %s::text[], %s::text[]) AS u",
                 [
                     now,
+                    owed_from,
                     ids,
                     [m.user_id for m in messages],
                     [m.kind for m in messages],
@@ -69,17 +75,12 @@ def notifications_send(*, messages: list[Message], now: datetime) -> list[int]:
                 body=m.body,
                 url=m.url,
                 created_at=now,
+                email_next_attempt_at=owed_from,
             )
             for m in messages
         )
         ids = [n.pk for n in created]
-
-    def enqueue() -> None:
-        from .tasks import deliver_notification_emails
-
-        deliver_notification_emails.delay(notification_ids=ids)
-
-    transaction.on_commit(enqueue)
+    outbox.enqueue_on_commit(EMAILS, ids)
     return ids
 
 
@@ -128,6 +129,9 @@ def user_suspend(*, user: User, actor: User, reason: str, now: datetime) -> User
     if user.suspended_at is None:
         user.suspended_at, user.suspension_reason = now, text
         user.save(update_fields=["suspended_at", "suspension_reason"])
+        audit.action(
+            user=actor, name="user.suspend", obj=user, description=f"{user}: {text}", now=now
+        )
         notifications_send(
             messages=[
                 Message(
@@ -148,6 +152,7 @@ def user_reinstate(*, user: User, actor: User, now: datetime) -> User:
     _ensure_may_suspend(actor=actor, user=user)
     User.objects.filter(pk=user.pk).update(suspended_at=None, suspension_reason="")
     user.refresh_from_db()
+    audit.action(user=actor, name="user.reinstate", obj=user, now=now)
     return user
 
 
@@ -194,4 +199,3 @@ def user_role_revoke(*, user: User, role: Role) -> User:
         user.is_staff = False
         user.save(update_fields=["is_staff"])
     return user
-

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import two_factor_views, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -8,4 +8,6 @@ urlpatterns = [
     path("inbox/read-all/", views.notifications_read_all, name="inbox-read-all"),
     path("inbox/<int:pk>/read/", views.notification_read, name="notification-read"),
     path("inbox/<int:pk>/open/", views.notification_open, name="notification-open"),
+    path("two-factor/", two_factor_views.enroll, name="two-factor"),
+    path("two-factor/verify/", two_factor_views.verify, name="two-factor-verify"),
 ]

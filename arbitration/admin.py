@@ -20,7 +20,7 @@ from django.utils.html import format_html
 
 from accounts.models import Role
 from core.actions import Actor
-from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, amount_column
 from core.money import money
 from disputes.case_admin import (
     DATETIME_WIDGET,
@@ -283,7 +283,7 @@ class ArbitrationFeeAdmin(ReadOnlyAdmin):
         "dispute",
         "party",
         "payer",
-        "amount",
+        amount_column("amount"),
         "currency",
         "paid_at",
         "refunded_at",

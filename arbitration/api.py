@@ -19,7 +19,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from core.api import IDEMPOTENCY_KEY_PARAMETER, JSONView, errors, idempotent
-from disputes import selectors
+from disputes import selectors, staff_reads
 from disputes.serializers import DisputeSerializer
 
 from . import api_selectors, services
@@ -85,6 +85,9 @@ class EvidenceRequestListCreateView(GenericAPIView):
     )
     def get(self, request, pk: int):
         dispute = selectors.dispute_get_for_user(user=request.user, pk=pk)
+        staff_reads.case_read(
+            user=request.user, case=dispute, via="the API (its evidence requests)"
+        )
         page = self.paginate_queryset(api_selectors.dispute_evidence_requests(dispute=dispute))
         return self.get_paginated_response(EvidenceRequestSerializer(page, many=True).data)
 

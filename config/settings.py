@@ -11,6 +11,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -78,6 +80,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "core.middleware.PermissionsPolicyMiddleware",
+    # Before anything reads the body: too large a request is refused from its Content-Length.
+    "core.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -101,6 +107,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.inbox",
@@ -116,8 +123,15 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Wait for a write lock instead of failing at once when the worker and the web both write.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The web and the Celery worker both write: wait for the write lock instead of failing with
+    # "database is locked". WAL lets readers go on beside the one writer; IMMEDIATE takes the
+    # write lock when a transaction begins, since one that read first and then wants to write
+    # beside another writer fails at once, whatever the busy timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20,  # seconds; sqlite3 sets it as PRAGMA busy_timeout
+        transaction_mode="IMMEDIATE",
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -150,8 +164,26 @@ ROLE_PERMISSIONS = {
         "disputes.view_supportcase",
         "disputes.view_evidence",
         "accounts.view_user",
+        # Login lockouts: reading the attempts and logs, and lifting a lockout.
+        "axes.view_*",
+        "axes.delete_accessattempt",
     ],
 }
+
+# --- Staff accounts: two-factor authentication and the audit log ---------------------------
+# Staff (is_staff, superusers, holders of a staff role) confirm a code from an authenticator
+# app (TOTP) before their session does anything; in production every staff session must, and
+# staff API tokens are refused. Locally it is off until a staff member enrolls in the admin.
+STAFF_2FA_REQUIRED = env_bool("STAFF_2FA_REQUIRED", PRODUCTION)
+OTP_TOTP_ISSUER = "Milestone disputes"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # nobody reads another person's secret in the admin
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp"]
+_AFTER_AUTH = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
+MIDDLEWARE[_AFTER_AUTH:_AFTER_AUTH] = [
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.two_factor.StaffTwoFactorMiddleware",
+    "core.audit.AuditContextMiddleware",
+]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -176,6 +208,19 @@ STORAGES = {
 PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", VAR_DIR / "private"))
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
 UPLOAD_MAX_FILES = int(os.environ.get("UPLOAD_MAX_FILES", "20"))
+# What a file may hold (core.uploads): a ZIP's entries and size once expanded, and how much of a
+# PDF's compressed content is expanded to look for scripts (beyond that it is refused).
+UPLOAD_ZIP_MAX_ENTRIES = int(os.environ.get("UPLOAD_ZIP_MAX_ENTRIES", "1000"))
+UPLOAD_ZIP_MAX_EXPANDED_BYTES = int(
+    os.environ.get("UPLOAD_ZIP_MAX_EXPANDED_BYTES", str(100 * 1024 * 1024))
+)
+UPLOAD_PDF_MAX_EXPANDED_BYTES = int(
+    os.environ.get("UPLOAD_PDF_MAX_EXPANDED_BYTES", str(100 * 1024 * 1024))
+)
+# The files of one request together; a larger request is refused with 413 before it is read.
+UPLOAD_MAX_REQUEST_BYTES = int(
+    os.environ.get("UPLOAD_MAX_REQUEST_BYTES", str(10 * UPLOAD_MAX_BYTES))
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -193,6 +238,7 @@ CURRENCIES = {
     "AUD": 2,
     "CHF": 2,
     "JPY": 0,
+    "KWD": 3,
 }
 
 # --- Deadlines (each a duration; stored on its row as an absolute UTC *_due_at) ------------
@@ -239,6 +285,19 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# One queue per kind of work, so that none waits behind another: the deadline sweeps, e-mail
+# and webhook deliveries. A worker started without -Q serves them all (see the Procfile).
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in ("deadlines", "email", "webhooks")
+]
+CELERY_TASK_DEFAULT_QUEUE = "deadlines"
+CELERY_TASK_ROUTES = {
+    "core.tasks.*": {"queue": "deadlines"},
+    "accounts.tasks.*": {"queue": "email"},
+    "webhooks.tasks.*": {"queue": "webhooks"},
+}
+# Deliveries acknowledge late (a lost worker's task is taken again): fetch one at a time.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "enforce-deadlines": {
         "task": "core.tasks.enforce_deadlines",
@@ -246,14 +305,26 @@ CELERY_BEAT_SCHEDULE = {
         # A run that waited longer than one interval is replaced by the next one.
         "options": {"expires": DEADLINE_SWEEP_INTERVAL.total_seconds()},
     },
+    "relay-notification-emails": {
+        "task": "accounts.tasks.relay_notification_emails",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }
+# Beat's schedule file; its folder is made when a worker with beat starts (config.celery_app).
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The e-mail outbox (core.outbox): an e-mail its task has not sent this long after the change is
+# sent by the relay sweep; a claimed one is taken back after as long. Rows per batch; attempts
+# before an e-mail that keeps failing (a refused address) is given up, with an error logged.
+EMAIL_OUTBOX_GRACE = env_duration("EMAIL_OUTBOX_GRACE", "2m")
+EMAIL_OUTBOX_BATCH_SIZE = int(os.environ.get("EMAIL_OUTBOX_BATCH_SIZE", "100"))
+EMAIL_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("EMAIL_OUTBOX_MAX_ATTEMPTS", "5"))
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes "not logged in" a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.two_factor.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -261,6 +332,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
+    # Every body is checked for text no database stores; OPTIONS works on every view.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.api_defaults.ContentNegotiation",
+    "DEFAULT_METADATA_CLASS": "core.api_defaults.Metadata",
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -322,7 +396,54 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     }
 )
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# --- Cache: one for every process ---------------------------------------------------------
+# API rate limits count in the cache, so it must be shared by every web process: Redis when
+# REDIS_URL (or CACHE_URL) names one, else a table of the database (made by every `migrate`, see
+# core.apps). A per-process cache would let each worker grant the whole limit again.
+_CACHE_VARIABLE = "REDIS_URL" if os.environ.get("REDIS_URL") else "CACHE_URL"
+CACHE_URL = os.environ.get(_CACHE_VARIABLE) or ""
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"{_CACHE_VARIABLE}={CACHE_URL!r}: use a redis:// URL or unset it.")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        # Expired rows are culled first; the cap only stops a flood of addresses from growing
+        # the table without end.
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
+    )
+}
+
+# --- Login lockout (django-axes) ----------------------------------------------------------
+# Failed logins on /login/, /admin/login/ and /api/v1/auth/token/ are counted per username (from
+# any address: guessing one account's password) and per address (with any usernames: one
+# password tried on many accounts). LOGIN_FAILURE_LIMIT failures lock either out, the right
+# password included, until LOGIN_LOCKOUT_PERIOD after the last of them; tries during a lockout
+# neither count nor extend it, so "try again after" holds. A successful login leaves the count
+# (else logging in to an account of one's own would reset an address's). Staff (superusers,
+# Support) lift a lockout by deleting its access attempts in the admin. See accounts/lockout.py.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes asks
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out login before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = env_duration("LOGIN_LOCKOUT_PERIOD", "15m")
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
+# The client's address for lockouts and the API's rate limits: REMOTE_ADDR, or behind this many
+# reverse proxies the X-Forwarded-For entry the first of them added (the rest a client can
+# forge). Production sits behind one proxy (see SECURE_PROXY_SSL_HEADER).
+NUM_PROXIES = int(os.environ.get("NUM_PROXIES", "1" if PRODUCTION else "0"))
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 
 LOGGING = {
     "version": 1,
@@ -330,6 +451,25 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- Security headers ----------------------------------------------------------------------
+# Every response: scripts, styles and images only from this site (an inline script needs the
+# request's nonce, {{ csp_nonce }}), no plugins, no framing, forms posted only here.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+# Browser features no page here uses, switched off on every response (core.middleware).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), usb=()"
+)
 
 # --- Production hardening ------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils.html import format_html
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, amount_column
+from core.money import ExactSum, format_amount, money
 
 from .models import (
     Account,
@@ -17,6 +18,7 @@ from .models import (
 
 class MilestoneInline(ReadOnlyInline):
     model = Milestone
+    amount_currency = "escrow_account.currency"
     fields = ["title", "amount", "status", "escrow_balance", "due_date", "funded_at"]
     readonly_fields = fields
 
@@ -25,7 +27,7 @@ class MilestoneInline(ReadOnlyInline):
 
     @admin.display(description="In escrow")
     def escrow_balance(self, obj):
-        return obj.escrow_account.balance
+        return money(obj.escrow_account.balance, obj.escrow_account.currency)
 
 
 @admin.register(Contract)
@@ -52,7 +54,16 @@ class LedgerTransactionInline(ReadOnlyInline):
 
 @admin.register(Milestone)
 class MilestoneAdmin(ReadOnlyAdmin):
-    list_display = ["id", "title", "contract", "amount", "escrow_balance", "status", "due_date"]
+    amount_currency = "escrow_account.currency"
+    list_display = [
+        "id",
+        "title",
+        "contract",
+        amount_column("amount", currency="escrow_account.currency"),
+        "escrow_balance",
+        "status",
+        "due_date",
+    ]
     list_filter = ["status"]
     search_fields = ["title", "contract__title"]
     list_select_related = ["contract", "escrow_account"]
@@ -60,7 +71,7 @@ class MilestoneAdmin(ReadOnlyAdmin):
 
     @admin.display(description="In escrow")
     def escrow_balance(self, obj):
-        return f"{obj.escrow_account.balance} {obj.escrow_account.currency}"
+        return money(obj.escrow_account.balance, obj.escrow_account.currency)
 
 
 class SubmissionFileInline(ReadOnlyInline):
@@ -82,6 +93,7 @@ class SubmissionAdmin(ReadOnlyAdmin):
 
 class EntryInline(ReadOnlyInline):
     model = Entry
+    amount_currency = "account.currency"
     fields = ["account", "amount"]
     readonly_fields = fields
     show_change_link = False
@@ -107,17 +119,17 @@ class LedgerTransactionAdmin(ReadOnlyAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(_moved=Sum("entries__amount", filter=Q(entries__amount__gt=0)))
+            .annotate(_moved=ExactSum("entries__amount", filter=Q(entries__amount__gt=0)))
         )
 
     @admin.display(description="Amount moved")
     def total_moved(self, obj):
-        return obj._moved
+        return format_amount(obj._moved, obj.currency) if obj._moved is not None else "-"
 
 
 @admin.register(Account)
 class AccountAdmin(ReadOnlyAdmin):
-    list_display = ["id", "kind", "owner", "currency", "balance", "created_at"]
+    list_display = ["id", "kind", "owner", "currency", amount_column("balance"), "created_at"]
     list_filter = ["kind", "currency"]
     search_fields = ["owner__username"]
     list_select_related = ["owner"]
@@ -125,5 +137,11 @@ class AccountAdmin(ReadOnlyAdmin):
 
 @admin.register(Entry)
 class EntryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "transaction", "account", "amount"]
+    amount_currency = "account.currency"
+    list_display = [
+        "id",
+        "transaction",
+        "account",
+        amount_column("amount", currency="account.currency"),
+    ]
     list_select_related = ["transaction", "account__owner"]

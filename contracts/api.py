@@ -171,12 +171,15 @@ class MilestoneSubmitView(APIView):
     @extend_schema(
         operation_id="milestones_submit",
         summary="Submit the delivered work (freelancer)",
-        description="JSON `{\"message\"}`, or multipart/form-data with `message` and `files`.",
+        description=(
+            "JSON `{\"message\"}`, or multipart/form-data with `message` and `files`. Files are "
+            "checked as on `POST /disputes/{id}/evidence/`."
+        ),
         tags=MILESTONES,
         request=MilestoneSubmitSerializer,
         responses={
             200: OpenApiResponse(MilestoneSerializer, description="The submitted milestone."),
-            **errors(400, 403, 404, 409),
+            **errors(400, 403, 404, 409, 413),
         },
     )
     def post(self, request, pk: int):

@@ -1,21 +1,23 @@
 """The invariants of the ledger, checked against the rows themselves.
 
-Used by ``manage.py check_ledger``; each check returns a list of problems naming the rows.
+Used by ``manage.py check_ledger``; each check returns a list of problems naming the rows. Sums
+and comparisons of amounts are taken in integer minor units (:class:`core.money.ExactSum`), so
+they are exact on SQLite too.
 """
 
 from __future__ import annotations
 
-from django.db.models import Count, DecimalField, F, Q, Sum, Value
+from django.db.models import Count, F, Q, Value
 from django.db.models.functions import Coalesce
 
-from core.money import format_amount
+from core.money import ExactSum, MinorUnits, Thousandths, format_amount, money
 
 from .models import Account, Entry, LedgerTransaction, Milestone
 
 
 def unbalanced_transactions() -> list[str]:
     rows = (
-        LedgerTransaction.objects.annotate(total=Sum("entries__amount"), legs=Count("entries"))
+        LedgerTransaction.objects.annotate(total=ExactSum("entries__amount"), legs=Count("entries"))
         .filter(Q(legs__lt=2) | ~Q(total=0))
         .order_by("pk")
     )
@@ -41,18 +43,22 @@ def mixed_currency_entries() -> list[str]:
 
 def negative_balances() -> list[str]:
     rows = Account.objects.exclude(kind=Account.Kind.FUNDING).filter(balance__lt=0).order_by("pk")
-    return [f"{row} has a negative balance {row.balance}" for row in rows]
+    return [
+        f"{row} has a negative balance {format_amount(row.balance, row.currency)}" for row in rows
+    ]
 
 
 def stale_balances() -> list[str]:
-    zero = Value(0, output_field=DecimalField(max_digits=18, decimal_places=2))
     rows = (
-        Account.objects.annotate(total=Coalesce(Sum("entries__amount"), zero))
-        .exclude(balance=F("total"))
+        Account.objects.annotate(
+            total=Coalesce(ExactSum("entries__amount"), Value(0), output_field=Thousandths()),
+            held=MinorUnits("balance"),
+        )
+        .exclude(held=F("total"))
         .order_by("pk")
     )
     return [
-        f"{row} caches {row.balance} but its entries sum to "
+        f"{row} caches {format_amount(row.balance, row.currency)} but its entries sum to "
         f"{format_amount(row.total, row.currency)}"
         for row in rows
     ]
@@ -66,7 +72,8 @@ def closed_milestones_holding_money() -> list[str]:
         .order_by("pk")
     )
     return [
-        f"{row} is {row.status} but its escrow still holds {row.escrow_account.balance}"
+        f"{row} is {row.status} but its escrow still holds "
+        f"{money(row.escrow_account.balance, row.escrow_account.currency)}"
         for row in rows
     ]
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from core.forms import BrowserForm, MultipleFileField
+from core.uploads import ALLOWED_TYPES_TEXT, REFUSED_TEXT
 
 
 class NewContractForm(BrowserForm):
@@ -83,5 +84,5 @@ class SubmitWorkForm(BrowserForm):
     files = MultipleFileField(
         label="Files",
         required=False,
-        help_text="Optional. PDF, PNG, JPEG, plain text or ZIP.",
+        help_text=f"Optional. {ALLOWED_TYPES_TEXT}, checked by their content. {REFUSED_TEXT}",
     )

@@ -16,9 +16,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 
 from core.errors import Conflict
+from core.money import money
 
 from .models import Account, Entry, LedgerTransaction
 
@@ -190,8 +190,8 @@ def post_many(
             kind, currency, held = locked[pk]
             if kind != Account.Kind.FUNDING and balance < 0:
                 raise InsufficientFunds(
-                    f"{Account.Kind(kind).label} holds {held} {currency}; "
-                    f"it cannot pay out {held - balance}."
+                    f"{Account.Kind(kind).label} holds {money(held, currency)}; "
+                    f"it cannot pay out {money(held - balance, currency)}."
                 )
         for pk in empties:
             if balances.get(pk, locked.get(pk, (None, None, None))[2]) != 0:
@@ -199,7 +199,7 @@ def post_many(
         if connection.vendor == "postgresql":
             written = _write_postgresql(movements, changes, now)
         else:
-            written = _write_portable(movements, changes, now)
+            written = _write_portable(movements, balances, now)
         for movement in movements:
             for leg in movement.legs:
                 if isinstance(leg.account, Account):
@@ -207,8 +207,12 @@ def post_many(
     return written
 
 
-def _write_portable(movements, changes, now) -> list[int]:
-    """Write the rows with the ORM: one INSERT per table, then the balances."""
+def _write_portable(movements, balances, now) -> list[int]:
+    """Write the rows with the ORM: one INSERT per table, then the balances.
+
+    Each balance is set to the value computed here, in Decimal, under the accounts' lock: never
+    ``balance + change`` in SQL, which SQLite would compute in binary floating point.
+    """
     written = LedgerTransaction.objects.bulk_create(
         LedgerTransaction(
             kind=movement.kind,
@@ -225,9 +229,8 @@ def _write_portable(movements, changes, now) -> list[int]:
         for ledger_transaction, movement in zip(written, movements, strict=True)
         for leg in movement.legs
     )
-    for pk, change in changes.items():
-        if change:
-            Account.objects.filter(pk=pk).update(balance=F("balance") + change)
+    for pk, balance in balances.items():
+        Account.objects.filter(pk=pk).update(balance=balance)
     return [row.pk for row in written]
 
 

@@ -29,8 +29,10 @@ from django.utils.functional import LazyObject, empty
 
 from core.actions import Action, Actor, Lifecycle
 from core.errors import Conflict
+from core.money import MAX_PLACES, money
+from core.uploads import download_name
 
-AMOUNT = {"max_digits": 18, "decimal_places": 2}
+AMOUNT = {"max_digits": 18, "decimal_places": MAX_PLACES}
 
 
 class LedgerRowImmutable(Exception):
@@ -180,7 +182,7 @@ class Entry(ImmutableModel):
         ]
 
     def __str__(self) -> str:
-        return f"Entry #{self.pk}: {self.amount} on account #{self.account_id}"
+        return f"Entry #{self.pk}: {money(self.amount, self.account.currency)} on {self.account}"
 
 
 # --- Contracts ------------------------------------------------------------------------------
@@ -465,6 +467,11 @@ class SubmissionFile(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("contracts:submission-file", kwargs={"pk": self.pk})
+
+    @property
+    def download_name(self) -> str:
+        """The generated name the file downloads under; ``name`` is only ever shown."""
+        return download_name("work", self.pk, self.content_type)
 
 
 class ContractEvent(models.Model):

@@ -102,7 +102,7 @@ def accounts_for_user(*, user: User) -> QuerySet[Account]:
 def submission_file_get_for_user(*, user: User, pk: int) -> SubmissionFile:
     """Return the file, or raise Http404 unless ``user`` is a party to its contract or holds a
     staff role (roles are groups; ``is_staff`` only opens the admin site)."""
-    files = SubmissionFile.objects.all()
+    files = SubmissionFile.objects.select_related("submission__milestone__contract")
     if not roles_of(user):
         files = files.filter(
             Q(submission__milestone__contract__client=user)

@@ -57,7 +57,15 @@ class FreelancerField(serializers.Field):
 
 class SubmissionFileSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    name = serializers.CharField(read_only=True, help_text="The name the file was uploaded with.")
+    name = serializers.CharField(
+        read_only=True,
+        help_text="The name the file was uploaded with: text to show, never a file name to use.",
+    )
+    download_name = serializers.CharField(
+        read_only=True,
+        help_text="The name the file downloads under: generated, with the extension of the type "
+        "its content proved (`work-7.pdf`).",
+    )
     content_type = serializers.CharField(read_only=True)
     size = serializers.IntegerField(read_only=True, help_text="In bytes.")
     sha256 = serializers.CharField(read_only=True)

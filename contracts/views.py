@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core import audit
 from core.errors import DomainError
 from core.files import private_file_response
 from core.formats import local_when
@@ -396,6 +397,14 @@ def milestone_release(request: HttpRequest, pk: int) -> HttpResponse:
 def submission_file(request: HttpRequest, pk: int) -> FileResponse:
     """Send a submitted file, as an attachment, to the contract's parties and staff only."""
     stored = selectors.submission_file_get_for_user(user=request.user, pk=pk)
+    audit.read(
+        user=request.user,
+        obj=stored,
+        what=audit.SUBMITTED_WORK,
+        contract=stored.submission.milestone.contract,
+        via="a download",
+        detail=f"“{stored.name}” of {stored.submission.milestone}",
+    )
     return private_file_response(
-        stored.file, filename=stored.name, content_type=stored.content_type
+        stored.file, filename=stored.download_name, content_type=stored.content_type
     )

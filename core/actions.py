@@ -17,8 +17,9 @@ the action, never in a view or a serializer.
    a row was not in a source state (the caller holds the row locks; the condition makes a
    missed lock an error instead of a lost update);
 3. appends the timeline events through the lifecycle's timeline writer, records the
-   notifications, and records the events the action emits for integrators (``emits`` on the
-   action, ``entering`` on the table: see ``webhooks.events``) — all in the caller's
+   notifications, the events the action emits for integrators (``emits`` on the action,
+   ``entering`` on the table: see ``webhooks.events``) and, when a person acts in a staff
+   role, the audit log's entry (``core.audit``; never for the system) — all in the caller's
    transaction, so a rollback leaves no trace and a commit always has them.
 
 *A deadline decides, even before the sweep.* Before a person acts, :meth:`Lifecycle.check`
@@ -479,6 +480,8 @@ def perform(
         from webhooks.events import record
 
         record(emitted, batch, lifecycle=lifecycle, now=now)
+    if user is not None:
+        _audit(lifecycle, action, batch, user, now)
 
 
 def record_created(lifecycle: Lifecycle, rows: Sequence | Any, *, now: datetime) -> None:
@@ -489,6 +492,29 @@ def record_created(lifecycle: Lifecycle, rows: Sequence | Any, *, now: datetime)
         from webhooks.events import record
 
         record(lifecycle.created_emits, batch, lifecycle=lifecycle, now=now)
+
+
+def _audit(lifecycle: Lifecycle, action: Action, batch: list, user, now: datetime) -> None:
+    """Record the rows ``user`` acted on in a staff role in the audit log (``core.audit``).
+
+    A person acting as the client or the freelancer is not recorded, nor is the system (a
+    sweep's batch never reaches here). The checks passed already, so whoever is not acting as
+    a party of the row holds one of the action's staff roles.
+    """
+    staff = sorted(action.actors & STAFF)
+    if not staff:
+        return
+    rows = []
+    for row in batch:
+        if lifecycle.parties_of(row).get(user.pk) in action.actors:
+            continue
+        role = next((actor for actor in staff if holds_role(user, actor)), staff[0])
+        name = f"{lifecycle.name.replace(' ', '_')}.{action.name}"
+        rows.append((row, name, f"{row}: {action.name} as {role}"))
+    if rows:
+        from . import audit
+
+        audit.actions(user=user, rows=rows, now=now)
 
 
 def _write(lifecycle: Lifecycle, action: Action, batch: list, values) -> None:

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .actions import atomic
+from .api_defaults import is_storable
 from .errors import Conflict, DeadlineSettled, DomainError, InvalidInput
 from .models import IdempotencyRecord
 
@@ -87,8 +88,11 @@ def _leaf_codes(codes):
 def exception_handler(exc, context):
     """Render every 4xx in the one shape ``{"error": {"code", "message", "fields"}}``."""
     if isinstance(exc, DomainError):
+        retry_after = getattr(exc, "retry_after", None)
         return Response(
-            error_body(code=exc.code, message=exc.message, fields=exc.fields), status=exc.status
+            error_body(code=exc.code, message=exc.message, fields=exc.fields),
+            status=exc.status,
+            headers={"Retry-After": str(retry_after)} if retry_after else None,
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -149,6 +153,11 @@ _ERROR_DESCRIPTIONS = {
         "`deadline_passed`: the deadline for the action had passed, and what the deadline does "
         "(a refund, a release, a notice, a closed window) has been applied to the object in the "
         "meantime, exactly as the periodic sweep would have; read the object again to see it."
+    ),
+    413: (
+        "`request_too_large`: the request's Content-Length is over the limit (the "
+        "UPLOAD_MAX_REQUEST_BYTES setting for the files, and a little for the fields); it was "
+        "refused before its body was read."
     ),
     429: "Throttled.",
 }
@@ -211,9 +220,10 @@ def idempotent(view_method):
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return view_method(self, request, *args, **kwargs)
-        if not key or len(key) > 255:
+        if not key or len(key) > 255 or not is_storable(key):
             raise InvalidInput(
-                "Idempotency-Key must be 1 to 255 characters.", code="invalid_idempotency_key"
+                "Idempotency-Key must be 1 to 255 characters, without NUL.",
+                code="invalid_idempotency_key",
             )
         fingerprint = _fingerprint(request)
         now = timezone.now()

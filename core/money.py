@@ -11,10 +11,14 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from django.conf import settings
+from django.db import models
 
 from .errors import InvalidInput
 
 MAX_AMOUNT = Decimal("1000000000")  # far above any milestone; keeps every sum inside the column
+# The most minor units any currency has (KWD: 3). Amount columns keep this many places, and
+# sums in SQL are taken over integer counts of this unit (see :class:`ExactSum`).
+MAX_PLACES = 3
 
 
 def currency_places(currency: str) -> int:
@@ -107,3 +111,30 @@ def allocate(total: Decimal, weights: list[int], *, currency: str) -> list[Decim
     for index in range(leftover):
         shares[index % len(shares)] += unit
     return shares
+
+
+class Thousandths(models.BigIntegerField):
+    """An integer count of thousandths read back as the exact Decimal it stands for."""
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else Decimal(value).scaleb(-MAX_PLACES)
+
+
+class MinorUnits(models.Func):
+    """An amount column as an integer count of thousandths: ``592.59`` → ``592590``.
+
+    SQLite keeps decimals as binary floating point, so ``SUM(amount)`` or ``a + b = c`` there is
+    inexact (0.1 + 0.2 ≠ 0.3). Every amount has at most :data:`MAX_PLACES` places, so rounding it
+    times 1,000 gives the exact integer, and integers add and compare exactly on every database.
+    """
+
+    template = f"CAST(ROUND(%(expressions)s * {10**MAX_PLACES}) AS BIGINT)"
+    output_field = models.BigIntegerField()
+
+
+class ExactSum(models.Sum):
+    """``Sum`` of an amount taken over :class:`MinorUnits`: exact on SQLite too, a Decimal."""
+
+    def __init__(self, expression, **extra):
+        extra.setdefault("output_field", Thousandths())
+        super().__init__(MinorUnits(expression), **extra)

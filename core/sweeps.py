@@ -109,6 +109,38 @@ def events_batched():
     return batched()
 
 
+# --- Runs ---------------------------------------------------------------------------------------
+
+
+def sweep_run_record(
+    *, name: str, started_at: datetime, finished_at: datetime, handled: int, failures: int = 0
+) -> None:
+    """Record that the periodic sweep ``name`` finished (``GET /healthz`` reads it)."""
+    from .models import SweepRun
+
+    SweepRun.objects.bulk_create(
+        [
+            SweepRun(
+                name=name,
+                started_at=started_at,
+                finished_at=finished_at,
+                handled=max(handled, 0),
+                failures=max(failures, 0),
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["name"],
+        update_fields=["started_at", "finished_at", "handled", "failures"],
+    )
+
+
+def last_finished(name: str) -> datetime | None:
+    """When the periodic sweep ``name`` last finished, or None."""
+    from .models import SweepRun
+
+    return SweepRun.objects.filter(name=name).values_list("finished_at", flat=True).first()
+
+
 # --- Sweeps -------------------------------------------------------------------------------------
 
 

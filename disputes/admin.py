@@ -4,10 +4,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.html import format_html
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, amount_column
 from core.errors import DomainError
 
-from . import services
+from . import services, staff_reads
 from .models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
 
 
@@ -60,6 +60,18 @@ class NotOwnCaseAdmin(ReadOnlyAdmin):
 
     contract_path: str
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            case = response.context_data["original"]
+            staff_reads.case_read(
+                user=request.user,
+                case=case,
+                via="the admin",
+                notes=staff_reads.internal_notes_of(case),
+            )
+        return response
+
     def get_queryset(self, request):
         user = request.user
         return (
@@ -73,7 +85,14 @@ class NotOwnCaseAdmin(ReadOnlyAdmin):
 @admin.register(RefundRequest)
 class RefundRequestAdmin(NotOwnCaseAdmin):
     contract_path = "contract"
-    list_display = ["id", "contract", "amount", "currency", "status", "response_due_at"]
+    list_display = [
+        "id",
+        "contract",
+        amount_column("amount"),
+        "currency",
+        "status",
+        "response_due_at",
+    ]
     list_filter = ["status", "currency"]
     search_fields = ["contract__title", "contract__client__username"]
     list_select_related = ["contract"]
@@ -83,8 +102,17 @@ class RefundRequestAdmin(NotOwnCaseAdmin):
 
 @admin.register(Dispute)
 class DisputeAdmin(NotOwnCaseAdmin):
+    amount_currency = "refund_request.currency"
     contract_path = "refund_request__contract"
-    list_display = ["id", "milestone", "amount", "status", "outcome", "submitted_at", "deadline"]
+    list_display = [
+        "id",
+        "milestone",
+        amount_column("amount", currency="refund_request.currency"),
+        "status",
+        "outcome",
+        "submitted_at",
+        "deadline",
+    ]
     list_filter = ["status", "outcome", "reason"]
     search_fields = ["milestone__title", "milestone__contract__title"]
     list_select_related = ["milestone", "refund_request"]

@@ -36,7 +36,7 @@ from core.api import (
 from core.errors import DomainError, InvalidInput
 from core.files import private_file_response
 
-from . import api_selectors, selectors, services
+from . import api_selectors, selectors, services, staff_reads
 from .serializers import (
     ContractEndResultSerializer,
     ContractEndSerializer,
@@ -57,6 +57,8 @@ REFUND_REQUESTS = ["refund requests"]
 DISPUTES = ["disputes"]
 EVIDENCE = ["evidence"]
 SUPPORT_CASES = ["support cases"]
+
+API = "the API"
 
 FEEDBACK_FIELDS = {"feedback_rating": "feedback.rating", "feedback_comment": "feedback.comment"}
 
@@ -164,6 +166,8 @@ class RefundRequestListView(GenericAPIView):
         responses={200: RefundRequestSerializer(many=True), **errors()},
     )
     def get(self, request):
+        if selectors.reads_cases(request.user):
+            staff_reads.list_read(user=request.user, request=request)
         page = self.paginate_queryset(api_selectors.refund_requests_for_user(user=request.user))
         serializer = RefundRequestSerializer(page, many=True, context={"request": request})
         return self.get_paginated_response(serializer.data)
@@ -177,7 +181,9 @@ class RefundRequestDetailView(JSONView):
         responses={200: RefundRequestSerializer, **errors(404)},
     )
     def get(self, request, pk: int):
-        return _refund_request_response(request, pk=pk)
+        refund_request = selectors.refund_request_get_for_user(user=request.user, pk=pk)
+        staff_reads.case_read(user=request.user, case=refund_request, via=API)
+        return Response(RefundRequestSerializer(refund_request, context={"request": request}).data)
 
 
 class RefundRequestAcceptView(JSONView):
@@ -243,6 +249,8 @@ class DisputeListView(GenericAPIView):
         responses={200: DisputeSerializer(many=True), **errors()},
     )
     def get(self, request):
+        if selectors.reads_cases(request.user):
+            staff_reads.list_read(user=request.user, request=request)
         page = self.paginate_queryset(api_selectors.disputes_for_user(user=request.user))
         serializer = DisputeSerializer(page, many=True, context={"request": request})
         return self.get_paginated_response(serializer.data)
@@ -256,7 +264,9 @@ class DisputeDetailView(JSONView):
         responses={200: DisputeSerializer, **errors(404)},
     )
     def get(self, request, pk: int):
-        return _dispute_response(request, pk=pk)
+        dispute = selectors.dispute_get_for_user(user=request.user, pk=pk)
+        staff_reads.case_read(user=request.user, case=dispute, via=API)
+        return Response(DisputeSerializer(dispute, context={"request": request}).data)
 
     @extend_schema(
         operation_id="disputes_partial_update",
@@ -287,6 +297,7 @@ class DisputeEvidenceView(GenericAPIView):
     )
     def get(self, request, pk: int):
         dispute = selectors.dispute_get_for_user(user=request.user, pk=pk)
+        staff_reads.case_read(user=request.user, case=dispute, via=f"{API} (its evidence list)")
         page = self.paginate_queryset(selectors.dispute_evidence(dispute=dispute))
         serializer = EvidenceSerializer(page, many=True, context={"request": request})
         return self.get_paginated_response(serializer.data)
@@ -296,14 +307,19 @@ class DisputeEvidenceView(GenericAPIView):
         summary="Attach a file (the freelancer while drafting, the client while answering)",
         description=(
             "multipart/form-data with `file` and an optional `description`. The file is judged "
-            "by its content (PDF, PNG, JPEG, plain text or ZIP) and its size; only its plain "
-            "name is kept, and it is stored under a generated name."
+            "by its content (PDF, PNG, JPEG, plain text or ZIP) and its size, and refused "
+            "(400 `invalid_file`, with the reason) when it could act where it is opened: a ZIP "
+            "that expands too far or holds too many entries, a path out of its folder, another "
+            "archive or a program; a PDF with JavaScript, a launch action or embedded files; "
+            "text named or written as a script or a web page (`.bat`, `.hta`, `.html`, `.svg`). "
+            "Its plain name is kept only to be shown; it is stored and downloaded under a "
+            "generated name with the extension of its type (`download_name`)."
         ),
         tags=EVIDENCE,
         request={"multipart/form-data": EvidenceUploadSerializer},
         responses={
             201: OpenApiResponse(EvidenceSerializer, description="The stored file."),
-            **errors(400, 403, 404, 409),
+            **errors(400, 403, 404, 409, 413),
         },
     )
     def post(self, request, pk: int):
@@ -394,6 +410,9 @@ class DisputeTimelineView(GenericAPIView):
             refund_request=request_, user=request.user, role=request_.contract.role_of(request.user)
         )
         page = self.paginate_queryset(events)
+        staff_reads.case_read(
+            user=request.user, case=dispute, via=f"{API} (its timeline)", events=page
+        )
         return self.get_paginated_response(TimelineEventSerializer(page, many=True).data)
 
 
@@ -415,8 +434,9 @@ class EvidenceDownloadView(APIView):
     )
     def get(self, request, pk: int):
         stored = selectors.evidence_get_for_user(user=request.user, pk=pk)
+        staff_reads.file_read(user=request.user, evidence=stored, via=API)
         return private_file_response(
-            stored.file, filename=stored.name, content_type=stored.content_type
+            stored.file, filename=stored.download_name, content_type=stored.content_type
         )
 
 
@@ -433,6 +453,8 @@ class SupportCaseListCreateView(GenericAPIView):
         responses={200: SupportCaseSerializer(many=True), **errors()},
     )
     def get(self, request):
+        if selectors.reads_support_cases(request.user):
+            staff_reads.list_read(user=request.user, request=request)
         page = self.paginate_queryset(api_selectors.support_cases_for_user(user=request.user))
         serializer = SupportCaseSerializer(page, many=True, context={"request": request})
         return self.get_paginated_response(serializer.data)
@@ -442,14 +464,14 @@ class SupportCaseListCreateView(GenericAPIView):
         summary="Ask staff for help with funded work the client neither pays nor ends (freelancer)",
         description=(
             'JSON `{"milestone", "description"}`, or multipart/form-data with `milestone`, '
-            "`description` and `files`. An unknown milestone, or one of another user's "
-            "contracts, is 400 invalid_milestone."
+            "`description` and `files` (checked as on `POST /disputes/{id}/evidence/`). An "
+            "unknown milestone, or one of another user's contracts, is 400 invalid_milestone."
         ),
         tags=SUPPORT_CASES,
         request=SupportCaseCreateSerializer,
         responses={
             201: OpenApiResponse(SupportCaseSerializer, description="The open support case."),
-            **errors(400, 403, 409),
+            **errors(400, 403, 409, 413),
         },
     )
     def post(self, request):
@@ -486,4 +508,5 @@ class SupportCaseDetailView(JSONView):
     )
     def get(self, request, pk: int):
         case = api_selectors.support_case_detail_for_user(user=request.user, pk=pk)
+        staff_reads.case_read(user=request.user, case=case, via=API)
         return Response(SupportCaseSerializer(case, context={"request": request}).data)

@@ -32,7 +32,7 @@ from core.actions import Actor, holds_role
 from core.errors import DomainError
 from core.money import money
 
-from . import selectors, services
+from . import selectors, services, staff_reads
 from .models import Dispute, TimelineEvent
 
 KIND_LABELS = dict(TimelineEvent.Kind.choices)
@@ -328,7 +328,15 @@ class StaffCaseAdmin(admin.ModelAdmin):
         dispute = self.get_case(request, object_id)
         if not self.has_view_permission(request, dispute):
             raise PermissionDenied
-        return self.render_case(request, dispute)
+        response = self.render_case(request, dispute)
+        if response.status_code == 200:
+            staff_reads.case_read(
+                user=request.user,
+                case=dispute,
+                via=f"the {self.opts.verbose_name.lower()}'s case page",
+                events=response.context_data["events"],
+            )
+        return response
 
     def render_case(self, request, dispute, *, bound=None, status=200):
         if request.user.pk in Dispute.lifecycle.parties_of(dispute):

@@ -12,7 +12,8 @@ from django import forms
 from django.conf import settings
 
 from core.forms import BrowserForm, MultipleFileField
-from core.uploads import ALLOWED_TYPES_TEXT, human_size
+from core.money import format_amount
+from core.uploads import ALLOWED_TYPES_TEXT, REFUSED_TEXT, human_size
 
 from .models import Dispute
 
@@ -41,7 +42,7 @@ def files_help_text() -> str:
     return (
         f"{ALLOWED_TYPES_TEXT}; each file up to {human_size(settings.UPLOAD_MAX_BYTES)}, "
         f"at most {settings.UPLOAD_MAX_FILES} files from you on this case. Files are checked by "
-        "their content, whatever their name."
+        f"their content, whatever their name. {REFUSED_TEXT}"
     )
 
 
@@ -52,7 +53,7 @@ class EndContractForm(BrowserForm):
         super().__init__(*args, **kwargs)
         self.milestones = list(milestones)
         for milestone in self.milestones:
-            held = milestone.escrow_balance
+            held = format_amount(milestone.escrow_balance, currency) if currency else None
             self.fields[self.field_name(milestone.pk)] = forms.CharField(
                 max_length=32,
                 required=False,

@@ -17,6 +17,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.lookups import Exact
 from django.urls import reverse
 
 from contracts.models import AMOUNT, private_files
@@ -24,6 +25,8 @@ from core import deadlines
 from core.actions import PARTIES, Action, Actor, Lifecycle
 from core.deadlines import Deadline
 from core.errors import Conflict, IllegalTransition, NotAllowed, NotAParty
+from core.money import MinorUnits
+from core.uploads import download_name
 
 __all__ = ["Deadline", "Dispute", "Evidence", "RefundRequest", "SupportCase", "TimelineEvent"]
 
@@ -157,7 +160,8 @@ class RefundRequest(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
             models.CheckConstraint(condition=Q(paid__gte=0), name="refund_paid_not_negative"),
             models.CheckConstraint(
-                condition=Q(escrowed=models.F("paid") + models.F("amount")),
+                # In minor units: on SQLite, 0.1 + 0.2 would not equal 0.3.
+                condition=Exact(MinorUnits("escrowed"), MinorUnits("paid") + MinorUnits("amount")),
                 name="refund_amount_is_escrow_minus_paid",
             ),
         ]
@@ -485,6 +489,11 @@ class Evidence(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("disputes:evidence-download", kwargs={"pk": self.pk})
+
+    @property
+    def download_name(self) -> str:
+        """The generated name the file downloads under; ``name`` is only ever shown."""
+        return download_name("evidence", self.pk, self.content_type)
 
 
 class TimelineEvent(models.Model):

@@ -118,7 +118,9 @@ def timeline_for_viewer(
 
 def evidence_get_for_user(*, user: User, pk: int) -> Evidence:
     """Return the file, or raise Http404 unless ``user`` may read its dispute or support case."""
-    files = Evidence.objects.filter(
+    files = Evidence.objects.select_related(
+        "dispute__refund_request__contract", "support_case__milestone__contract"
+    ).filter(
         (Q(dispute__isnull=False) & disputes_visible_to(user, prefix="dispute__"))
         | (Q(support_case__isnull=False) & support_cases_visible_to(user, "support_case__"))
     )

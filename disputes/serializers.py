@@ -288,7 +288,14 @@ class DisputeSerializer(serializers.Serializer):
 class EvidenceSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(
-        read_only=True, help_text="The name the file was uploaded with (never a path)."
+        read_only=True,
+        help_text="The name the file was uploaded with (never a path): text to show, never a "
+        "file name to use.",
+    )
+    download_name = serializers.CharField(
+        read_only=True,
+        help_text="The name the file downloads under: generated, with the extension of the type "
+        "its content proved (`evidence-12.pdf`).",
     )
     size = serializers.IntegerField(read_only=True, help_text="In bytes.")
     sha256 = serializers.CharField(read_only=True, help_text="Hex digest of the file's bytes.")

@@ -24,7 +24,7 @@ from django.utils.html import format_html
 
 from accounts.models import Role
 from core.actions import Actor
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, amount_column
 from core.money import money
 from disputes import services as disputes
 from disputes.case_admin import (
@@ -278,8 +278,8 @@ class ResolutionAdmin(ReadOnlyAdmin):
         "id",
         "dispute",
         "proposed_by",
-        "to_freelancer",
-        "to_client",
+        amount_column("to_freelancer"),
+        amount_column("to_client"),
         "currency",
         "status",
         "freelancer_answer",

@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -29,12 +31,26 @@ def _celery_runs_tasks_in_process():
     celery_app.conf.task_always_eager = False
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Throttle counters live in the cache: no test inherits another's."""
-    from django.core.cache import cache
+@pytest.fixture
+def broker_down():
+    """Send tasks for real, to a broker that cannot be reached (a closed port)."""
+    with kit.broker_unreachable():
+        yield
 
-    cache.clear()
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings):
+    """Throttle counters live in the cache: give each test a namespace of its own in it.
+
+    The cache is Redis, which the other test processes share, or a database table that tests
+    which commit leave filled; a key prefix of the test's own keeps every test's counters apart
+    without clearing what another process may be counting.
+    """
+    default = settings.CACHES["default"]
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**default, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"},
+    }
 
 
 @pytest.fixture(autouse=True)

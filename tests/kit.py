@@ -8,6 +8,8 @@ mediation (``declined``), a proposed resolution (``proposed``), an open arbitrat
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -34,6 +36,40 @@ PDF_BYTES = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 # A Windows program named like a PDF, and what an upload form answers to it.
 DISGUISED_EXE = b"MZ\x90\x00\x03\x00\x00\x00" + bytes(range(256))
 NOT_ALLOWED = "This file is not a PDF, PNG, JPEG, plain text or ZIP file."
+
+
+# --- The broker ---------------------------------------------------------------------------------
+
+CLOSED_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+
+@contextmanager
+def broker_unreachable(url: str = CLOSED_BROKER):
+    """Send tasks for real (not run in the test's process) to the broker at ``url``."""
+    from config import celery_app
+
+    conf = celery_app.conf
+    saved_env = os.environ.get("CELERY_BROKER_URL")
+    saved = (conf.broker_url, dict(conf.broker_transport_options or {}), conf.task_always_eager)
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting.
+    os.environ["CELERY_BROKER_URL"] = url
+    _use_broker(celery_app, url, {}, eager=False)
+    try:
+        yield
+    finally:
+        if saved_env is None:
+            del os.environ["CELERY_BROKER_URL"]
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved_env
+        _use_broker(celery_app, *saved)
+
+
+def _use_broker(app, url: str, options: dict, eager: bool) -> None:
+    app.conf.broker_url, app.conf.broker_transport_options = url, options
+    app.conf.task_always_eager = eager
+    # The app keeps its connection pools: forget them, so that the next task goes to ``url``.
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 # --- Clients ------------------------------------------------------------------------------------

@@ -142,7 +142,7 @@ def contract_end(
         amount = parse_amount(raw, currency=contract.currency, field=field, allow_zero=True)
         if amount > milestone.escrow_balance:
             message = (
-                f"Only {milestone.escrow_balance} {contract.currency} is held in escrow for "
+                f"Only {money(milestone.escrow_balance, contract.currency)} is held in escrow for "
                 f"“{milestone.title}”."
             )
             raise InvalidInput(message, code="amount_above_escrow", fields={field: [message]})

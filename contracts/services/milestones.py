@@ -170,7 +170,7 @@ def milestone_release(
     else:
         value = parse_amount(amount, currency=contract.currency)
     if value > held:
-        message = f"Only {held} {contract.currency} is held in escrow for this milestone."
+        message = f"Only {money(held, contract.currency)} is held in escrow for this milestone."
         raise InvalidInput(message, code="amount_above_escrow", fields={"amount": [message]})
     return milestones_release(releases=[(milestone, value)], now=now, actor=actor)[0]
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.files import private_file_response
 
-from .. import selectors, services
+from .. import selectors, services, staff_reads
 from ..forms import EvidenceForm
 from ..models import Dispute
 from .edges import _add_field_errors, _files_text, _store_each
@@ -75,6 +75,7 @@ def evidence_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
     """Send an evidence file, as an attachment, to those who may read its case and to staff."""
     stored = selectors.evidence_get_for_user(user=request.user, pk=pk)
+    staff_reads.file_read(user=request.user, evidence=stored, via="a download")
     return private_file_response(
-        stored.file, filename=stored.name, content_type=stored.content_type
+        stored.file, filename=stored.download_name, content_type=stored.content_type
     )

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.money import money
 
-from .. import selectors, services
+from .. import selectors, services, staff_reads
 from ..models import Dispute, RefundRequest
 from .display import _can_see_dispute, _dispute_of, _timeline, deadline_view
 from .edges import _role
@@ -31,6 +31,12 @@ def refund_request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     is_open = refund.status == RRStatus.OPEN
     draft = dispute if dispute is not None and dispute.status == DStatus.DRAFT else None
+    events = list(
+        selectors.timeline_for_viewer(refund_request=refund, user=request.user, role=role)
+    )
+    staff_reads.case_read(
+        user=request.user, case=refund, via="the refund request page", events=events
+    )
     context = {
         "refund": refund,
         "contract": contract,
@@ -41,10 +47,7 @@ def refund_request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "resume_url": resume_url(draft) if draft else "",
         "deadline": deadline_view(refund.current_deadline(), now=now, role=role),
         "can_answer": is_open and role == "freelancer" and not request.user.is_suspended,
-        "events": _timeline(
-            selectors.timeline_for_viewer(refund_request=refund, user=request.user, role=role),
-            refund.currency,
-        ),
+        "events": _timeline(events, refund.currency),
     }
     return render(request, "disputes/refund_request.html", context)
 

@@ -18,7 +18,7 @@ from core.errors import DomainError
 from core.formats import local_when
 from core.money import money
 
-from .. import selectors, services
+from .. import selectors, services, staff_reads
 from ..forms import DeclineForm, EvidenceForm
 from ..models import Dispute
 from .display import _timeline, deadline_view
@@ -44,6 +44,7 @@ def _render_dispute(
         role == "client" and dispute.status == DStatus.AWAITING_CLIENT and not user.is_suspended
     )
     events = list(selectors.timeline_for_viewer(refund_request=refund, user=user, role=role))
+    staff_reads.case_read(user=user, case=dispute, via="the dispute page", events=events)
     panels = dispute_panels(
         dispute=dispute, user=user, role=role, events=events, bound=bound, now=now
     )

@@ -13,7 +13,7 @@ from contracts import selectors as contract_selectors
 from contracts.models import Milestone
 from core.errors import DomainError
 
-from .. import selectors, services
+from .. import selectors, services, staff_reads
 from ..forms import SupportCaseForm
 from .edges import _add_field_errors
 
@@ -63,6 +63,7 @@ def support_case_open(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def support_case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = selectors.support_case_get_for_user(user=request.user, pk=pk)
+    staff_reads.case_read(user=request.user, case=case, via="the support case page")
     context = {
         "case": case,
         "milestone": case.milestone,

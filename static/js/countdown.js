@@ -26,7 +26,7 @@
     if (isNaN(start) || isNaN(due)) return;
     var percent = due <= start ? 100 : Math.round(100 * Math.min(Math.max((now - start) / (due - start), 0), 1));
     var fill = el.querySelector(".progress-fill");
-    if (fill) fill.style.width = percent + "%";
+    if (fill) fill.setAttribute("width", String(percent));
     el.setAttribute("aria-valuenow", String(percent));
     el.classList.toggle("progress-late", percent >= 80);
     var box = el.parentNode;

@@ -1,9 +1,12 @@
 import os
+import runpy
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,3 +71,55 @@ class TestLocalDefaults:
         assert result.stdout.strip().splitlines()[-1] == (
             "django.db.backends.sqlite3 filesystem://localhost// True"
         ), result.stderr
+
+
+def settings_module(monkeypatch, **env: str) -> dict:
+    """The settings module as it reads ``env`` (and no cache variables besides)."""
+    for name in ("REDIS_URL", "CACHE_URL", "DJANGO_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(ROOT / "config" / "settings.py"))
+
+
+class TestSharedCache:
+    def test_is_a_table_of_the_database_by_default(self, monkeypatch):
+        cache = settings_module(monkeypatch)["CACHES"]["default"]
+
+        assert cache["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+        assert cache["LOCATION"] == "django_cache"
+
+    @pytest.mark.parametrize("name", ["REDIS_URL", "CACHE_URL"])
+    def test_is_redis_when_a_url_names_one(self, monkeypatch, name):
+        cache = settings_module(monkeypatch, **{name: "redis://cache.internal:6379/2"})["CACHES"]
+
+        assert cache["default"] == {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://cache.internal:6379/2",
+        }
+
+    def test_refuses_a_url_that_is_not_redis(self, monkeypatch):
+        with pytest.raises(ImproperlyConfigured, match="CACHE_URL='memcached://m:11211'"):
+            settings_module(monkeypatch, CACHE_URL="memcached://m:11211")
+
+
+class TestLoginLockoutSettings:
+    def test_lock_out_after_5_failures_for_15_minutes_by_default(self, monkeypatch):
+        module = settings_module(monkeypatch)
+
+        assert module["AXES_FAILURE_LIMIT"] == 5
+        assert module["AXES_COOLOFF_TIME"] == timedelta(minutes=15)
+        assert module["AXES_LOCKOUT_PARAMETERS"] == ["username", "ip_address"]
+
+    def test_read_the_limit_and_the_period_from_the_environment(self, monkeypatch):
+        module = settings_module(monkeypatch, LOGIN_FAILURE_LIMIT="10", LOGIN_LOCKOUT_PERIOD="1h")
+
+        assert module["AXES_FAILURE_LIMIT"] == 10
+        assert module["AXES_COOLOFF_TIME"] == timedelta(hours=1)
+
+    def test_trust_one_proxy_in_production_and_none_locally(self, monkeypatch):
+        local = settings_module(monkeypatch)
+        production = settings_module(monkeypatch, **PRODUCTION)
+
+        assert local["REST_FRAMEWORK"]["NUM_PROXIES"] == 0
+        assert production["REST_FRAMEWORK"]["NUM_PROXIES"] == 1

@@ -622,7 +622,7 @@ class TestSubmissionFileDownload:
         assert response.status_code == 200
         assert b"".join(response.streaming_content) == PDF_BYTES
         assert response["Content-Type"] == "application/pdf"
-        assert response["Content-Disposition"] == 'attachment; filename="report.pdf"'
+        assert response["Content-Disposition"] == f'attachment; filename="work-{stored.pk}.pdf"'
         assert response["X-Content-Type-Options"] == "nosniff"
 
     def test_is_404_for_a_stranger(self, contract, stranger):

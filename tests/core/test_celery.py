@@ -1,18 +1,30 @@
 """The deadline sweep and the e-mails through a real Celery worker and the real broker."""
 
+import fcntl
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Notification
 from config import celery_app
+from core.models import SweepRun
 from core.tasks import enforce_deadlines
 from disputes.models import RefundRequest
 from tests.kit import end_contract
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -34,7 +46,22 @@ def wait_for(condition, *, seconds: float = 20.0):
 
 
 @pytest.fixture
-def worker():
+def queues_to_ourselves():
+    """Take turns with the other tests that run workers on this broker (test processes run in
+    parallel), and start from empty queues: no worker runs another test's tasks."""
+    key = hashlib.sha256(settings.CELERY_BROKER_URL.encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"disputes-celery-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            celery_app.control.purge()
+            yield
+            celery_app.control.purge()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture
+def worker(queues_to_ourselves):
     celery_app.conf.task_always_eager = False
     try:
         with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
@@ -57,3 +84,66 @@ class TestTheWorker:
         assert sorted(refunded.values_list("user__username", flat=True)) == sorted(
             [contract.client.username, contract.freelancer.username]
         )
+
+
+def database_url() -> str | None:
+    """The test database, as a URL another process can open (None for an in-memory one)."""
+    db = connection.settings_dict
+    if connection.vendor != "postgresql":
+        return None
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class TestMakeWorkerOnAFreshClone:
+    def test_starts_beat_and_enforces_a_due_deadline(
+        self, contract, queues_to_ourselves, tmp_path
+    ):
+        url = database_url()
+        if url is None:
+            pytest.skip("needs a database another process can open (set DATABASE_URL=postgres://)")
+        request = end_contract(contract, now=timezone.now() - timedelta(days=8))
+        var = tmp_path / "clone" / "var"  # no var/ folder yet, as on a fresh clone
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "VAR_DIR": str(var),
+            # The default interval: beat sweeps as it starts, not a minute later.
+            "DEADLINE_SWEEP_INTERVAL": "60s",
+        }
+        log = tmp_path / "worker.log"
+
+        with open(log, "w") as output:
+            # What `make worker` runs.
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "--beat"]
+                + ["--loglevel=INFO", "--concurrency=1"],
+                cwd=ROOT,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            try:
+                expired = wait_for(
+                    lambda: RefundRequest.objects.get(pk=request.pk).status
+                    == RefundRequest.Status.EXPIRED,
+                    seconds=90,
+                )
+                told = Notification.objects.filter(kind="refunded")
+                emailed = wait_for(lambda: told.count() == 2 and not told.filter(emailed_at=None))
+            finally:
+                os.killpg(worker.pid, signal.SIGTERM)
+                try:
+                    worker.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(worker.pid, signal.SIGKILL)
+                    worker.wait()
+
+        text = log.read_text()
+        assert expired, text
+        assert emailed, text
+        assert (var / "celerybeat-schedule").parent.is_dir()
+        assert SweepRun.objects.filter(name="deadlines").exists()
+        assert "FileNotFoundError" not in text

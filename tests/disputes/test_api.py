@@ -894,6 +894,7 @@ class TestEvidenceUpload:
             "uploaded_by": "frank-freelancer",
             "uploaded_at": evidence.uploaded_at.isoformat().replace("+00:00", "Z"),
             "download_url": f"http://testserver/api/v1/evidence/{evidence.pk}/download/",
+            "download_name": f"evidence-{evidence.pk}.pdf",
         }
 
     def test_lets_the_client_answer_with_evidence_while_the_dispute_awaits_them(
@@ -1014,7 +1015,8 @@ class TestEvidenceListAndDownload:
 
         assert response.status_code == 200
         assert b"".join(response.streaming_content) == PDF
-        assert response["Content-Disposition"] == 'attachment; filename="one.pdf"'
+        disposition = f'attachment; filename="evidence-{evidence.pk}.pdf"'
+        assert response["Content-Disposition"] == disposition
         assert response["Content-Type"] == "application/pdf"
         assert response["X-Content-Type-Options"] == "nosniff"
 

@@ -1163,7 +1163,8 @@ class TestEvidenceDownload:
         assert response.status_code == 200
         assert b"".join(response.streaming_content) == PDF_BYTES
         assert response["Content-Type"] == "application/pdf"
-        assert response["Content-Disposition"] == 'attachment; filename="delivery.pdf"'
+        disposition = f'attachment; filename="evidence-{evidence.pk}.pdf"'
+        assert response["Content-Disposition"] == disposition
         assert response["X-Content-Type-Options"] == "nosniff"
 
     def test_is_served_to_staff(self, dispute, staff):

@@ -2,7 +2,8 @@
 
 Every test under this folder is marked ``e2e`` and skipped, with the reason, when Chromium is not
 installed. Playwright's sync API keeps an event loop running in the test thread, so these tests
-(and only these) allow Django's ORM to run there.
+(and only these) allow Django's ORM to run there. Every page runs under the site's
+Content-Security-Policy, and a test fails when a page breaks it.
 """
 
 import os
@@ -41,15 +42,43 @@ def chromium(django_db_setup):
         browser.close()
 
 
+# Report each Content-Security-Policy violation on the console, where ``page`` collects them.
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`securitypolicyviolation: ${event.violatedDirective} blocked `
+    + `${event.blockedURI || "inline code"} in ${event.sourceFile}:${event.lineNumber}`);
+});
+"""
+
+
+def header_problem(text: str) -> bool:
+    """Whether a console message is a refusal by the CSP or a malformed security header."""
+    return any(
+        sign in text
+        for sign in ("securitypolicyviolation", "Content Security Policy", "Permissions-Policy")
+    )
+
+
 @pytest.fixture
 def page(chromium, live_server):
+    """A page in a fresh context; a test fails if any page broke the Content-Security-Policy.
+
+    ``page.header_problems`` lists what the console said about the policy so far.
+    """
     context = chromium.new_context(
         base_url=live_server.url, viewport={"width": 1200, "height": 900}
     )
     context.set_default_timeout(5_000)
+    context.add_init_script(REPORT_VIOLATIONS)
     page = context.new_page()
+    problems: list[str] = []
+    page.on(
+        "console", lambda message: header_problem(message.text) and problems.append(message.text)
+    )
+    page.header_problems = problems
     yield page
     context.close()
+    assert problems == [], "The Content-Security-Policy was broken or malformed on a page"
 
 
 def log_in(page, username: str, password: str) -> None:

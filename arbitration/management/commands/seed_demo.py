@@ -92,6 +92,13 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<11} {password}{label}")
         total = Contract.objects.filter(client=users["client"]).count()
         self.stdout.write(f"Demo contracts: {created} created, {total} in all.")
+        self.stdout.write(
+            "Two-factor authentication for staff is "
+            + ("required" if settings.STAFF_2FA_REQUIRED else "off until a staff user sets it up")
+            + ": in the admin, open “Two-factor authentication”, scan the QR code with an "
+            "authenticator app and confirm a code; from then on that user logs in with the "
+            "password and the app's code."
+        )
 
     def _contract(self, client, freelancer, agent, title, currency, milestones, ending) -> int:
         if Contract.objects.filter(client=client, freelancer=freelancer, title=title).exists():

@@ -384,6 +384,11 @@ WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", not PR
 WEBHOOK_HTTPS_ONLY = env_bool("WEBHOOK_HTTPS_ONLY", PRODUCTION)
 # How often the relay sends what is due and what a lost task or a broker outage left behind.
 WEBHOOK_RELAY_INTERVAL = env_duration("WEBHOOK_RELAY_INTERVAL", "30s")
+# Deliveries are an outbox kind (core.outbox): one its task has not sent this long after the
+# change is sent by the relay's pass, and a claim lasts as long (more than a batch of attempts
+# of 10 s each can take). Deliveries per batch.
+WEBHOOK_OUTBOX_GRACE = env_duration("WEBHOOK_OUTBOX_GRACE", "2m")
+WEBHOOK_OUTBOX_BATCH_SIZE = int(os.environ.get("WEBHOOK_OUTBOX_BATCH_SIZE", "10"))
 CELERY_BEAT_SCHEDULE["relay-webhooks"] = {
     "task": "webhooks.tasks.relay",
     "schedule": WEBHOOK_RELAY_INTERVAL.total_seconds(),

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
 from django.apps import apps
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Model, Q, QuerySet
 from django.utils.module_loading import import_string
 
@@ -74,7 +74,9 @@ class OutboxKind:
     ids as the keyword argument ``task_ids`` and calls :func:`deliver_now`. ``grace`` is how
     long a new row waits for its task before the relay sweep takes it, and how long a claim
     lasts; ``retry_after(attempts)`` the wait after a failed attempt (None: give up);
-    ``max_attempts`` the claims after which a row that never settles is given up.
+    ``max_attempts`` the claims after which a row that never settles is given up. A failed
+    row whose retry comes within ``requeue_within`` is not left to the relay sweep: its task is
+    sent again with that countdown (the first quick retries of a webhook).
     """
 
     name: str
@@ -90,6 +92,7 @@ class OutboxKind:
     next_attempt_at: str = "next_attempt_at"
     attempts: str = "attempts"
     error: str = "error"
+    requeue_within: timedelta = timedelta(0)
 
     @property
     def model_class(self) -> type[Model]:
@@ -123,6 +126,19 @@ def kind_named(name: str) -> OutboxKind:
 
 # --- Enqueueing ---------------------------------------------------------------------------------
 
+# The options of a kind's tasks. A delivery is acknowledged only once it finished, and taken
+# again when its worker is lost; the rows it already delivered are no longer owed, so a second
+# run delivers nothing twice. A database that is away is waited for.
+TASK_OPTIONS = {
+    "ignore_result": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "max_retries": 5,
+}
+
 # Connect once (kombu's default is to retry for the connect timeout, seconds on end).
 TRY_ONCE = {"max_retries": 0}
 
@@ -134,8 +150,9 @@ def enqueue_on_commit(kind: OutboxKind, ids: Iterable[int]) -> None:
         transaction.on_commit(functools.partial(enqueue, kind, ids))
 
 
-def enqueue(kind: OutboxKind, ids: list[int]) -> bool:
-    """Send ``kind``'s task for ``ids`` now; return whether the broker took it.
+def enqueue(kind: OutboxKind, ids: list[int], *, countdown: timedelta | None = None) -> bool:
+    """Send ``kind``'s task for ``ids`` now (to run after ``countdown``, if given); return
+    whether the broker took it.
 
     A failure is logged and swallowed: the rows are owed, and the relay sweep delivers them
     once the grace period is over. For the same reason the broker is tried once, without the
@@ -145,7 +162,12 @@ def enqueue(kind: OutboxKind, ids: list[int]) -> bool:
     try:
         task = import_string(kind.task)
         with task.app.connection_for_write(transport_options=TRY_ONCE) as connection:
-            task.apply_async(kwargs={kind.task_ids: ids}, connection=connection, retry=False)
+            task.apply_async(
+                kwargs={kind.task_ids: ids},
+                countdown=countdown.total_seconds() if countdown else None,
+                connection=connection,
+                retry=False,
+            )
     except Exception:
         logger.warning(
             "%s: could not enqueue the delivery of %d row(s); the relay sweep delivers them",
@@ -212,7 +234,22 @@ def relay(kind: OutboxKind, *, now: datetime, ids: list[int] | None = None) -> R
     except Exception as error:
         logger.exception("%s: delivering %d row(s) failed", kind.name, len(claimed))
         outcome = Outcome(failed=dict.fromkeys(claimed, _describe(error)))
-    return _settle(kind, claimed, outcome, now=now)
+    done = _settle(kind, claimed, outcome, now=now)
+    _requeue_soon(kind, claimed, outcome)
+    return done
+
+
+def _requeue_soon(kind: OutboxKind, claimed: dict[int, int], outcome: Outcome) -> None:
+    """Send the task again, with a countdown, for the failed rows due again very soon."""
+    if not kind.requeue_within:
+        return
+    soon: dict[timedelta, list[int]] = {}
+    for pk in outcome.failed:
+        wait = kind.retry_after(claimed[pk])
+        if wait is not None and wait <= kind.requeue_within:
+            soon.setdefault(wait, []).append(pk)
+    for wait, ids in soon.items():
+        enqueue(kind, ids, countdown=wait)
 
 
 def claim(kind: OutboxKind, *, now: datetime, ids: list[int] | None = None) -> dict[int, int]:

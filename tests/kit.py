@@ -44,6 +44,66 @@ CLOSED_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
 @contextmanager
+def queues_to_ourselves():
+    """Take turns with the other tests that run workers on this broker (test processes run in
+    parallel), and start from empty queues: no worker runs another test's tasks."""
+    import fcntl
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from config import celery_app
+
+    key = hashlib.sha256(settings.CELERY_BROKER_URL.encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"disputes-celery-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            celery_app.control.purge()
+            yield
+            celery_app.control.purge()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
+def real_worker(queues: list[str] | None = None):
+    """A Celery worker in this process on the real broker, serving ``queues`` (default: all),
+    with tasks sent to it instead of run eagerly.
+
+    The worker sets the root logger's level when it starts; it is put back after, as is the
+    app's choice of queues, so that later tests log and send as before.
+    """
+    import logging
+
+    from celery.contrib.testing.worker import start_worker
+
+    from config import celery_app
+
+    root = logging.getLogger()
+    level = root.level
+    chosen = celery_app.amqp.queues._consume_from
+    celery_app.conf.task_always_eager = False
+    try:
+        with (
+            queues_to_ourselves(),
+            start_worker(
+                celery_app,
+                pool="solo",
+                queues=queues,
+                perform_ping_check=False,
+                shutdown_timeout=10,
+            ),
+        ):
+            yield
+    finally:
+        celery_app.conf.task_always_eager = True
+        celery_app.amqp.queues._consume_from = chosen
+        root.setLevel(level)
+
+
+@contextmanager
 def broker_unreachable(url: str = CLOSED_BROKER):
     """Send tasks for real (not run in the test's process) to the broker at ``url``."""
     from config import celery_app

@@ -119,7 +119,8 @@ class WebhookEndpoint(models.Model):
 
 
 class Delivery(models.Model):
-    """One event owed to one endpoint. Pending while ``next_attempt_at`` is set."""
+    """One event owed to one endpoint: a row of the outbox (``core.outbox``, kind
+    ``webhooks.relay.WEBHOOKS``). Owed while ``next_attempt_at`` is set."""
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
     endpoint = models.ForeignKey(
@@ -133,6 +134,11 @@ class Delivery(models.Model):
     # When it is due next; pushed ahead while a worker sends it (a lease), null once done.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(
+        max_length=2000,
+        blank=True,
+        help_text="Why the last attempt failed, or why the delivery was given up.",
+    )
 
     class Meta:
         verbose_name_plural = "deliveries"

@@ -1,18 +1,22 @@
 """The relay: deliveries written with their events, sent after commit, retried, never lost.
 
+Deliveries are an outbox kind (``core.outbox``, :data:`WEBHOOKS`): the claims, leases, retries
+and the relay sweep are the outbox's, as for the notification e-mails.
+
 1. :func:`deliveries_create` runs in the change's transaction (``webhooks.events.record``): one
-   ``Delivery`` per event and ENABLED endpoint of its recipient whose patterns match its type,
-   due at once. After commit, a ``deliver`` task is enqueued for them on the ``webhooks`` queue;
-   when the broker is unreachable the enqueue is skipped with a warning, never an error.
-2. :func:`send` claims each due delivery by moving its ``next_attempt_at`` a lease ahead (so two
-   workers never send it at once, and one lost with its worker is due again when the lease
-   ends), fills the event's data if a sweep left it out, signs and posts it, and records the
-   attempt. Success: delivered. Failure: due again after the next step of ``RETRY_AFTER``; after
-   the last, given up (a person can redeliver). An endpoint that fails for ``DISABLE_AFTER``
-   (every attempt since its first failure failed) is disabled and its owner told.
+   ``Delivery`` per event and ENABLED endpoint of its recipient whose patterns match its type.
+   After commit, the ``deliver`` task is enqueued for them on the ``webhooks`` queue; when the
+   broker is unreachable the enqueue is skipped with a warning, never an error.
+2. :func:`deliver` sends the claimed deliveries: it fills the event's data if a sweep left it
+   out, signs and posts it, and records the attempt. Success: delivered. Failure: due again
+   after the next step of ``RETRY_AFTER`` (the first, 5 s, with a countdown on the queue; the
+   later ones from the relay sweep); after the last, given up (a person can redeliver). An
+   endpoint that fails for ``DISABLE_AFTER`` (every attempt since its first failure failed) is
+   disabled and its owner told.
 3. :func:`relay_due`, on beat every ``WEBHOOK_RELAY_INTERVAL``: builds the data a sweep left out,
-   and enqueues every delivery that is due (fresh ones after ``GRACE``, their own task's time),
-   so a lost task, a dead worker or a broker outage delays a delivery but never loses it.
+   and sends every delivery that is due (fresh ones once ``WEBHOOK_OUTBOX_GRACE`` passed, their
+   own task's time), so a lost task, a dead worker or a broker outage delays a delivery but
+   never loses it.
 
 Delivery is at least once: receivers deduplicate on ``webhook-id``.
 """
@@ -20,16 +24,15 @@ Delivery is at least once: receivers deduplicate on ``webhook-id``.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
-from core import bulk
+from core import bulk, outbox
 
 from . import catalog, events, sending
 from .models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
@@ -47,14 +50,13 @@ RETRY_AFTER = (
     timedelta(hours=10),
 )
 DISABLE_AFTER = timedelta(days=5)
-# How long a claimed delivery is its sender's: more than one attempt can take.
-LEASE = timedelta(seconds=60)
-# A fresh delivery's own task normally sends it within this; the sweep leaves it alone till then.
-GRACE = timedelta(seconds=10)
-# Retries this soon are enqueued with a countdown; later ones wait for the sweep.
+# Retries this soon are enqueued with a countdown; later ones wait for the relay sweep.
 SOON = timedelta(minutes=1)
-CHUNK = 20  # deliveries per task
-SWEEP_LIMIT = 5000  # deliveries enqueued per sweep run; the next run takes the rest
+
+
+def retry_after(attempts: int) -> timedelta | None:
+    """The wait after the ``attempts``-th attempt failed; None once the schedule is over."""
+    return RETRY_AFTER[attempts - 1] if attempts <= len(RETRY_AFTER) else None
 
 
 def endpoints_of(users) -> dict[int, list[tuple[int, list[str]]]]:
@@ -88,50 +90,16 @@ def deliveries_create(
             "endpoint_id": endpoint_id,
             "created_at": now,
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": WEBHOOKS.first_attempt_at(now),
+            "error": "",
         }
         for event_id, user_id, type_ in events
         for endpoint_id, patterns in endpoints.get(user_id, ())
         if catalog.matches(patterns, type_)
     ]
     ids = bulk.insert(Delivery, rows, ids=True)
-    if ids:
-        transaction.on_commit(lambda: enqueue(ids))
+    outbox.enqueue_on_commit(WEBHOOKS, ids)
     return ids
-
-
-# --- Enqueueing, whatever the broker's state ---------------------------------------------------
-
-# After a failed enqueue, later ones are skipped for a while instead of waiting on the broker
-# again: the sweep sends what they would have.
-BROKER_PAUSE = 30.0
-_broker_down_until = 0.0
-
-
-def enqueue(delivery_ids: list[int], countdown: timedelta | None = None) -> bool:
-    """Ask a worker to send ``delivery_ids`` (in chunks); never raises. Return whether it did."""
-    global _broker_down_until
-    if time.monotonic() < _broker_down_until:
-        return False
-    from .tasks import QUEUE, deliver
-
-    try:
-        for start in range(0, len(delivery_ids), CHUNK):
-            deliver.apply_async(
-                kwargs={"delivery_ids": delivery_ids[start : start + CHUNK]},
-                countdown=countdown.total_seconds() if countdown else None,
-                queue=QUEUE,
-                retry=False,
-            )
-    except Exception:
-        _broker_down_until = time.monotonic() + BROKER_PAUSE
-        logger.warning(
-            "could not enqueue webhook deliveries %s; the relay sweep sends them",
-            delivery_ids,
-            exc_info=True,
-        )
-        return False
-    return True
 
 
 # --- Sending ---------------------------------------------------------------------------------
@@ -144,38 +112,24 @@ def body_of(event: Event) -> bytes:
     return JSONRenderer().render(EventSerializer(event).data)
 
 
-def _claim(pk: int, *, now: datetime) -> Delivery | None:
-    with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("event", "endpoint")
-            .filter(pk=pk, next_attempt_at__lte=now)
-            .first()
-        )
-        if delivery is None:
-            return None
-        if delivery.endpoint.status != WebhookEndpoint.Status.ENABLED:
-            # Disabled since: what it owed stays in the log, unsent.
-            Delivery.objects.filter(pk=pk).update(next_attempt_at=None)
-            return None
-        Delivery.objects.filter(pk=pk).update(next_attempt_at=now + LEASE)
-        if delivery.event.data is None:
-            events.fill([delivery.event])
-    return delivery
+def deliver(ids: list[int], *, now: datetime) -> outbox.Outcome:
+    """Send the claimed deliveries ``ids`` (the outbox's ``deliver``), one attempt each.
 
-
-def send(delivery_ids: Sequence[int], *, clock: Callable[[], datetime] = timezone.now) -> int:
-    """Send each of ``delivery_ids`` that is due; return how many were attempted.
-
-    The clock is read for each attempt: an attempt's time is when it was made.
+    The clock is read for each attempt: an attempt's time is when it was made; the retry is
+    due ``RETRY_AFTER`` from ``now``, when the outbox settles it.
     """
-    attempted = 0
-    for pk in delivery_ids:
-        delivery = _claim(pk, now=clock())
-        if delivery is None:
-            continue
+    done = outbox.Outcome()
+    deliveries = list(
+        Delivery.objects.filter(pk__any=ids).select_related("event", "endpoint").order_by("pk")
+    )
+    events.fill([d.event for d in deliveries if d.event.data is None])
+    for delivery in deliveries:
         endpoint, event = delivery.endpoint, delivery.event
-        at = clock()
+        if endpoint.status != WebhookEndpoint.Status.ENABLED:
+            # Disabled since it was written: what it owed stays in the log, unsent.
+            done.skipped[delivery.pk] = "The endpoint is disabled."
+            continue
+        at = timezone.now()
         body = body_of(event)
         answer = sending.post(
             endpoint.url,
@@ -187,11 +141,14 @@ def send(delivery_ids: Sequence[int], *, clock: Callable[[], datetime] = timezon
                 body=body,
             ),
         )
-        retry_in = record_attempt(delivery, answer, at=at)
-        if retry_in is not None and retry_in <= SOON:
-            enqueue([delivery.pk], retry_in)
-        attempted += 1
-    return attempted
+        failure, final = record_attempt(delivery, answer, at=at, now=now)
+        if failure is None:
+            done.delivered.append(delivery.pk)
+        elif final:  # the endpoint was disabled or removed: nothing more to try
+            done.skipped[delivery.pk] = failure
+        else:
+            done.failed[delivery.pk] = failure
+    return done
 
 
 def signing_secrets(endpoint: WebhookEndpoint, *, now: datetime) -> list[str]:
@@ -203,26 +160,29 @@ def signing_secrets(endpoint: WebhookEndpoint, *, now: datetime) -> list[str]:
     return found
 
 
-def record_attempt(delivery: Delivery, answer: sending.Answer, *, at: datetime) -> timedelta | None:
-    """Log one attempt and decide what follows; return the wait before the retry, if any."""
+def record_attempt(
+    delivery: Delivery, answer: sending.Answer, *, at: datetime, now: datetime
+) -> tuple[str | None, bool]:
+    """Log one attempt (the ``delivery.attempts``-th: the claim counted it) and update the
+    endpoint's failing streak. Return why it failed (None when it succeeded), and whether
+    nothing more is to be tried (the endpoint was disabled or removed)."""
     from .services import endpoint_disable_failing
 
-    attempt = delivery.attempts + 1
+    attempt = delivery.attempts
     with transaction.atomic():
         endpoint = (
             WebhookEndpoint.objects.select_for_update().filter(pk=delivery.endpoint_id).first()
         )
         if endpoint is None:
-            return None  # removed by its owner meanwhile, with its log
-        retry_in = None
+            return "The endpoint was removed.", True  # by its owner meanwhile, with its log
+        result, final, next_at = None, False, None
         if answer.ok:
-            next_at, delivered_at = None, at
             if endpoint.failing_since is not None:
                 WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
         else:
-            delivered_at = None
-            retry_in = RETRY_AFTER[attempt - 1] if attempt <= len(RETRY_AFTER) else None
-            next_at = at + retry_in if retry_in is not None else None
+            result = answer.error or f"HTTP {answer.status_code}"
+            wait = retry_after(attempt)
+            next_at = now + wait if wait is not None else None
             failing_since = endpoint.failing_since or at
             if endpoint.failing_since is None:
                 WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=at)
@@ -231,10 +191,11 @@ def record_attempt(delivery: Delivery, answer: sending.Answer, *, at: datetime) 
                 and at - failing_since >= DISABLE_AFTER
             ):
                 endpoint_disable_failing(endpoint=endpoint, since=failing_since, now=at)
-                next_at = retry_in = None
-        Delivery.objects.filter(pk=delivery.pk).update(
-            attempts=attempt, next_attempt_at=next_at, delivered_at=delivered_at
-        )
+                next_at, final = None, True
+                result = (
+                    f"Given up: the endpoint was disabled after failing for "
+                    f"{DISABLE_AFTER.days} days. {result}"
+                )
         DeliveryAttempt.objects.create(
             delivery=delivery,
             endpoint_id=delivery.endpoint_id,
@@ -245,20 +206,39 @@ def record_attempt(delivery: Delivery, answer: sending.Answer, *, at: datetime) 
             duration_ms=answer.duration_ms,
             next_attempt_at=next_at,
         )
-    return retry_in
+    return result, final
 
 
 def relay_due(*, now: datetime) -> dict[str, int]:
-    """The relay's periodic pass: build the data sweeps left out, enqueue what is due."""
+    """The relay's periodic pass: build the data sweeps left out, send what is due."""
     filled = events.fill_pending()
-    due = list(
-        Delivery.objects.filter(
-            Q(next_attempt_at__lte=now, attempts__gt=0) | Q(next_attempt_at__lte=now - GRACE)
+    done = outbox.redeliver(WEBHOOKS, now=now)
+    if filled or done.claimed:
+        logger.info(
+            "webhook relay: %d event(s) built, %d delivery(ies) sent, %d failed",
+            filled,
+            done.delivered,
+            done.failed + done.given_up,
         )
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:SWEEP_LIMIT]
+    return {
+        "events_built": filled,
+        "delivered": done.delivered,
+        "failed": done.failed,
+        "given_up": done.given_up + done.skipped,
+    }
+
+
+WEBHOOKS = outbox.register(
+    outbox.OutboxKind(
+        name="webhooks.deliveries",
+        model="webhooks.Delivery",
+        task="webhooks.tasks.deliver",
+        task_ids="delivery_ids",
+        deliver=deliver,
+        grace=lambda: settings.WEBHOOK_OUTBOX_GRACE,
+        batch_size=lambda: settings.WEBHOOK_OUTBOX_BATCH_SIZE,
+        retry_after=retry_after,
+        max_attempts=lambda: len(RETRY_AFTER) + 1,
+        requeue_within=SOON,
     )
-    enqueued = len(due) if due and enqueue(due, None) else 0
-    if filled or due:
-        logger.info("webhook relay: %d event(s) built, %d delivery(ies) due", filled, len(due))
-    return {"events_built": filled, "deliveries_due": len(due), "enqueued": enqueued}
+)

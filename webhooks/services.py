@@ -15,12 +15,13 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.services import Message, user_ensure_can_act
+from core import outbox
 from core.actions import perform, service
 from core.errors import Conflict, InvalidInput
 
 from . import catalog, targets
 from .models import Delivery, Event, WebhookEndpoint
-from .relay import enqueue
+from .relay import WEBHOOKS
 from .sending import new_secret
 
 Status = WebhookEndpoint.Status
@@ -207,9 +208,13 @@ def event_redeliver(*, event: Event, actor: User, now: datetime) -> list[int]:
             code="no_endpoint",
         )
     created = Delivery.objects.bulk_create(
-        Delivery(event=event, endpoint=endpoint, created_at=now, next_attempt_at=now)
+        Delivery(
+            event=event,
+            endpoint=endpoint,
+            created_at=now,
+            next_attempt_at=WEBHOOKS.first_attempt_at(now),
+        )
         for endpoint in endpoints
     )
-    ids = [delivery.pk for delivery in created]
-    transaction.on_commit(lambda: enqueue(ids))
+    outbox.enqueue_on_commit(WEBHOOKS, [delivery.pk for delivery in created])
     return [endpoint.pk for endpoint in endpoints]

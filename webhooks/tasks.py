@@ -1,26 +1,32 @@
-"""The relay's tasks. They run on the ``webhooks`` queue, so a delivery never waits behind a
-sweep or an e-mail: the relay enqueues them there (``webhooks.relay.enqueue``) and beat sends the
-relay's pass there (``CELERY_BEAT_SCHEDULE``). Both acknowledge late and are re-queued when
-their worker is lost; a delivery claimed by a lost worker is due again when its lease ends, so
-the relay's pass sends it."""
+"""The webhook outbox's tasks, on the ``webhooks`` queue, so a delivery never waits behind a
+sweep or an e-mail (see ``webhooks.relay`` and ``core.outbox``)."""
 
 from celery import shared_task
 from django.utils import timezone
 
+from core import outbox
+from core.sweeps import sweep_run_record
+
 from . import relay
 
-QUEUE = "webhooks"
-OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
 
-
-@shared_task(name="webhooks.tasks.deliver", ignore_result=True, **OPTIONS)
+@shared_task(name="webhooks.tasks.deliver", **outbox.TASK_OPTIONS)
 def deliver(*, delivery_ids: list[int]) -> int:
-    """Send the deliveries ``delivery_ids`` that are due; return how many were attempted."""
-    return relay.send(delivery_ids)
+    """Send the deliveries a change wrote, after it committed; return how many succeeded."""
+    return outbox.deliver_now(relay.WEBHOOKS, ids=delivery_ids, now=timezone.now()).delivered
 
 
-@shared_task(name="webhooks.tasks.relay", ignore_result=True, **OPTIONS)
+@shared_task(name="webhooks.tasks.relay", **outbox.TASK_OPTIONS)
 def relay_due() -> dict[str, int]:
-    """Build the data sweeps left out and enqueue every due delivery (beat, every
+    """Build the data sweeps left out and send every due delivery (beat, every
     WEBHOOK_RELAY_INTERVAL)."""
-    return relay.relay_due(now=timezone.now())
+    started = timezone.now()
+    done = relay.relay_due(now=started)
+    sweep_run_record(
+        name="webhooks",
+        started_at=started,
+        finished_at=timezone.now(),
+        handled=done["delivered"] + done["given_up"],
+        failures=done["failed"],
+    )
+    return done

@@ -1,27 +1,23 @@
 """The deadline sweep and the e-mails through a real Celery worker and the real broker."""
 
-import fcntl
-import hashlib
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Notification
-from config import celery_app
 from core.models import SweepRun
 from core.tasks import enforce_deadlines
 from disputes.models import RefundRequest
+from tests import kit
 from tests.kit import end_contract
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,27 +43,14 @@ def wait_for(condition, *, seconds: float = 20.0):
 
 @pytest.fixture
 def queues_to_ourselves():
-    """Take turns with the other tests that run workers on this broker (test processes run in
-    parallel), and start from empty queues: no worker runs another test's tasks."""
-    key = hashlib.sha256(settings.CELERY_BROKER_URL.encode()).hexdigest()[:16]
-    with open(Path(tempfile.gettempdir()) / f"disputes-celery-{key}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            celery_app.control.purge()
-            yield
-            celery_app.control.purge()
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with kit.queues_to_ourselves():
+        yield
 
 
 @pytest.fixture
-def worker(queues_to_ourselves):
-    celery_app.conf.task_always_eager = False
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield
-    finally:
-        celery_app.conf.task_always_eager = True
+def worker():
+    with kit.real_worker():
+        yield
 
 
 class TestTheWorker:

@@ -14,6 +14,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from accounts.models import Notification
 from arbitration import services as arbitration
 from contracts import services as contracts
+from core import outbox
 from disputes import services as disputes
 from tests import kit
 from webhooks import relay, services
@@ -346,7 +347,6 @@ class TestNothingIsLost:
         def broker_down(*args, **kwargs):
             raise OSError("Connection refused")
 
-        monkeypatch.setattr(relay, "_broker_down_until", 0.0)
         monkeypatch.setattr(tasks.deliver, "apply_async", broker_down)
         endpoint = endpoint_for(freelancer, receiver.url)
         with django_capture_on_commit_callbacks(execute=True):
@@ -354,7 +354,8 @@ class TestNothingIsLost:
         assert receiver.received == []
         monkeypatch.undo()
 
-        with time_machine.travel(timezone.now() + relay.GRACE, tick=False):
+        assert Delivery.objects.get().next_attempt_at is not None  # owed
+        with time_machine.travel(timezone.now() + relay.WEBHOOKS.grace(), tick=False):
             relay.relay_due(now=timezone.now())
 
         assert [json.loads(r.body)["type"] for r in receiver.received] == ["milestone.funded"]
@@ -367,18 +368,22 @@ class TestNothingIsLost:
             endpoint = endpoint_for(freelancer, receiver.url)
             kit.funded(contract, now=T0)  # on_commit never runs here: as if the task were lost
             delivery = Delivery.objects.get(endpoint=endpoint)
-            assert relay._claim(delivery.pk, now=T0) is not None  # then its worker died
+            grace = relay.WEBHOOKS.grace()
+            clock.shift(grace)  # its task was lost: the relay claims it once the grace is over
+            assert outbox.claim(relay.WEBHOOKS, now=timezone.now()) == {delivery.pk: 1}
+            # … and then its worker died
 
-            clock.shift(relay.GRACE)
+            clock.shift(grace - timedelta(microseconds=1))
             relay.relay_due(now=timezone.now())
             assert receiver.received == []  # still its lost sender's
 
-            clock.move_to(T0 + relay.LEASE + relay.GRACE)
+            clock.shift(timedelta(microseconds=1))  # the lease is over
             relay.relay_due(now=timezone.now())
             relay.relay_due(now=timezone.now())
 
         assert len(receiver.received) == 1
-        assert len(attempts(endpoint)) == 1
+        assert [a.attempt for a in attempts(endpoint)] == [2]  # the lost claim counted
+        assert Delivery.objects.get().delivered_at == T0 + 2 * grace
 
     def test_a_sweep_batch_events_get_their_data_before_they_are_sent(
         self, receiver, contract, freelancer, client_user, django_capture_on_commit_callbacks
@@ -419,7 +424,10 @@ def test_a_pending_delivery_of_an_endpoint_disabled_meanwhile_is_not_sent(
         endpoint=endpoint, actor=freelancer, changes={"status": "DISABLED"}, now=timezone.now()
     )
 
-    relay.send(list(Delivery.objects.values_list("pk", flat=True)))
+    ids = list(Delivery.objects.values_list("pk", flat=True))
+    outbox.deliver_now(relay.WEBHOOKS, ids=ids, now=timezone.now())
+    with time_machine.travel(timezone.now() + timedelta(days=1)):
+        relay.relay_due(now=timezone.now())
 
     assert receiver.received == []
     assert Delivery.objects.get().next_attempt_at is None
@@ -461,10 +469,17 @@ def test_a_second_endpoint_gets_its_own_delivery(
 def test_an_endpoint_removed_while_its_delivery_is_sent_is_no_error(receiver, contract, freelancer):
     endpoint = endpoint_for(freelancer, receiver.url)
     kit.funded(contract)
-    delivery = relay._claim(Delivery.objects.get().pk, now=timezone.now())
+    delivery = Delivery.objects.get()
+    assert outbox.claim(relay.WEBHOOKS, now=timezone.now(), ids=[delivery.pk])
+    delivery.refresh_from_db()
     services.endpoint_delete(endpoint=endpoint, actor=freelancer)
 
     answer = relay.sending.post(receiver.url, body=b"{}", headers={})
+    now = timezone.now()
 
-    assert relay.record_attempt(delivery, answer, at=timezone.now()) is None
+    assert relay.record_attempt(delivery, answer, at=now, now=now) == (
+        "The endpoint was removed.",
+        True,
+    )
     assert not DeliveryAttempt.objects.exists()
+    assert relay.deliver([delivery.pk], now=now) == outbox.Outcome()  # gone with it

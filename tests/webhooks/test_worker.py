@@ -5,11 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.utils import timezone
 
-from config import celery_app
 from tests import kit
 from webhooks.models import Delivery
 from webhooks.tasks import relay_due
@@ -36,26 +34,9 @@ def wait_for(condition, *, seconds: float = 20.0) -> bool:
 
 @pytest.fixture
 def webhooks_worker():
-    """A worker that serves only the ``webhooks`` queue.
-
-    Choosing the queues selects them on the app itself; the app's choice is put back after, so
-    other workers of the test run serve the default queue again.
-    """
-    queues = celery_app.amqp.queues
-    chosen = queues._consume_from
-    celery_app.conf.task_always_eager = False
-    try:
-        with start_worker(
-            celery_app,
-            pool="solo",
-            queues=["webhooks"],
-            perform_ping_check=False,
-            shutdown_timeout=10,
-        ):
-            yield
-    finally:
-        celery_app.conf.task_always_eager = True
-        queues._consume_from = chosen
+    """A worker that serves only the ``webhooks`` queue."""
+    with kit.real_worker(queues=["webhooks"]):
+        yield
 
 
 def test_a_committed_action_is_delivered_by_the_webhooks_worker(
@@ -72,11 +53,12 @@ def test_a_committed_action_is_delivered_by_the_webhooks_worker(
 def test_the_relay_pass_runs_on_the_webhooks_queue_and_sends_what_was_left(
     receiver, contract, freelancer, webhooks_worker, monkeypatch
 ):
+    from core import outbox
     from webhooks import relay
 
-    monkeypatch.setattr(relay, "enqueue", lambda ids, countdown=None: False)  # as if lost
+    monkeypatch.setattr(outbox, "enqueue", lambda kind, ids, countdown=None: False)  # lost
     endpoint_for(freelancer, receiver.url)
-    kit.funded(contract, now=timezone.now() - relay.GRACE)
+    kit.funded(contract, now=timezone.now() - relay.WEBHOOKS.grace())
     monkeypatch.undo()
     assert receiver.received == []
 

@@ -95,6 +95,14 @@ class Migration(migrations.Migration):
                 ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
                 ("delivered_at", models.DateTimeField(blank=True, null=True)),
                 (
+                    "error",
+                    models.CharField(
+                        blank=True,
+                        help_text="Why the last attempt failed, or why the delivery was given up.",
+                        max_length=2000,
+                    ),
+                ),
+                (
                     "event",
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,

@@ -158,6 +158,36 @@ class TestRetries:
         delivery = Delivery.objects.get()
         assert (delivery.attempts, delivery.delivered_at) == (2, T0 + timedelta(seconds=5))
 
+    def test_the_5_second_retry_is_queued_with_its_countdown_the_later_ones_wait_for_the_relay(
+        self, receiver, contract, freelancer, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        queued = []
+        monkeypatch.setattr(
+            outbox,
+            "enqueue",
+            lambda kind, ids, countdown=None: (
+                kind is relay.WEBHOOKS and queued.append((ids, countdown))
+            ),
+        )
+        receiver.answer(500, 500)
+        with time_machine.travel(T0, tick=False) as clock:
+            endpoint_for(freelancer, receiver.url)
+            with django_capture_on_commit_callbacks(execute=True):
+                kit.funded(contract, now=T0)
+            delivery = Delivery.objects.get()
+            assert queued == [([delivery.pk], None)]  # the change's own task
+
+            outbox.deliver_now(relay.WEBHOOKS, ids=[delivery.pk], now=T0)
+            assert queued[1:] == [([delivery.pk], timedelta(seconds=5))]
+
+            clock.shift(timedelta(seconds=5))
+            relay.relay_due(now=timezone.now())  # fails again: 5 minutes is the relay's
+
+        assert queued[2:] == []
+        delivery.refresh_from_db()
+        assert (delivery.attempts, delivery.error) == (2, "HTTP 500 Internal Server Error")
+        assert delivery.next_attempt_at == T0 + timedelta(seconds=5, minutes=5)
+
     def test_failures_follow_the_schedule_and_then_give_up(
         self, receiver, contract, freelancer, django_capture_on_commit_callbacks
     ):

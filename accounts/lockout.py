@@ -20,8 +20,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.timesince import timeuntil
-from rest_framework.throttling import BaseThrottle
 
+from core import audit
 from core.deadlines import when
 from core.errors import DomainError
 
@@ -45,8 +45,9 @@ class TooManyLoginAttempts(DomainError):
 
 
 def client_address(request: HttpRequest) -> str:
-    """The client's address, as the API's rate limits see it (through ``NUM_PROXIES`` proxies)."""
-    return BaseThrottle().get_ident(request) or ""
+    """The client's address, as the API's rate limits and the audit log see it (through
+    ``NUM_PROXIES`` proxies); "" when it is not an IP address (all such requests count as one)."""
+    return audit.client_address(request) or ""
 
 
 def lockout_ends_at(request: HttpRequest, credentials: dict | None, *, now: datetime) -> datetime:

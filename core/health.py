@@ -4,6 +4,10 @@
 file-system broker: its folders can be written) and a deadline sweep finished within three
 sweep intervals; 503 otherwise. Anyone may ask; nothing is cached; it reads one row and opens
 one broker connection.
+
+A load balancer asks by the server's own address, over plain HTTP: :class:`HealthCheckMiddleware`
+answers ``/healthz`` before the host check (``ALLOWED_HOSTS``) and the HTTPS redirect, and
+before the session, so the probe costs nothing else. It answers the same everywhere.
 """
 
 from __future__ import annotations
@@ -81,3 +85,15 @@ def healthz(request):
         },
         status=200 if healthy else 503,
     )
+
+
+class HealthCheckMiddleware:
+    """Answer ``/healthz`` first, whatever the Host header or the scheme (see the docstring)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info == "/healthz":
+            return healthz(request)
+        return self.get_response(request)

@@ -52,6 +52,29 @@ class TestHealthz:
         assert "no-store" in response["Cache-Control"]
         assert "max-age=0" in response["Cache-Control"]
 
+    def test_a_load_balancer_probing_by_address_over_http_gets_the_answer(self, settings):
+        settings.ALLOWED_HOSTS = ["disputes.example.com"]
+        settings.SECURE_SSL_REDIRECT = True
+        swept()
+
+        with time_machine.travel(SWEPT_AT, tick=False):
+            probe = Client().get("/healthz", HTTP_HOST="10.0.3.7:8000")
+            page = Client().get("/login/", HTTP_HOST="10.0.3.7:8000")
+            elsewhere = Client().get("/login/", HTTP_HOST="disputes.example.com")
+
+        assert probe.status_code == 200, probe.content
+        assert probe.json()["status"] == "ok"
+        assert page.status_code == 400  # every other path keeps the host check …
+        assert elsewhere.status_code == 301  # … and the redirect to HTTPS
+
+    def test_only_reads(self):
+        swept()
+
+        with time_machine.travel(SWEPT_AT, tick=False):
+            response = Client().post("/healthz")
+
+        assert response.status_code == 405
+
     def test_the_beat_task_records_each_deadline_sweep(self):
         enforce_deadlines()
 

@@ -41,6 +41,8 @@ from .serializers import (
     ContractEndResultSerializer,
     ContractEndSerializer,
     DisputeDeclineSerializer,
+    DisputeMessageCreateSerializer,
+    DisputeMessageSerializer,
     DisputeSerializer,
     DisputeStartSerializer,
     DisputeUpdateSerializer,
@@ -414,6 +416,56 @@ class DisputeTimelineView(GenericAPIView):
             user=request.user, case=dispute, via=f"{API} (its timeline)", events=page
         )
         return self.get_paginated_response(TimelineEventSerializer(page, many=True).data)
+
+
+class DisputeMessagesView(GenericAPIView):
+    # JSON only: a multipart body (a file) is refused with 415 before anything is read.
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="disputes_messages_list",
+        summary="The dispute's messages, oldest first (the parties and the assigned staff member)",
+        description=(
+            "The thread between both parties and the mediation agent assigned to the case, then "
+            "the arbitrator once it is in arbitration. Anyone else who may read the dispute "
+            "(another staff member) gets 403 `not_in_thread`."
+        ),
+        tags=DISPUTES,
+        responses={200: DisputeMessageSerializer(many=True), **errors(403, 404)},
+    )
+    def get(self, request, pk: int):
+        dispute = selectors.dispute_get_for_user(user=request.user, pk=pk)
+        messages = selectors.thread_for_user(dispute=dispute, user=request.user)
+        page = self.paginate_queryset(messages)
+        via = f"{API} (its messages)"
+        staff_reads.case_read(user=request.user, case=dispute, via=via)
+        staff_reads.messages_read(user=request.user, dispute=dispute, via=via, count=len(page))
+        return self.get_paginated_response(DisputeMessageSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="disputes_messages_create",
+        summary="Write to the dispute's thread (the parties and the assigned staff member)",
+        description=(
+            'JSON `{"text"}` only: a message never carries a file (a multipart body is 415, any '
+            "other field 400 `unknown_field`); files reach the case through the evidence rules. "
+            "Open from the client's decline until the dispute closes: before, 409 "
+            "`messages_not_open`; after, 409 `dispute_closed`. The message goes on the timeline "
+            "and the others in the thread are notified."
+        ),
+        tags=DISPUTES,
+        request=DisputeMessageCreateSerializer,
+        responses={
+            201: OpenApiResponse(DisputeMessageSerializer, description="The message."),
+            **errors(400, 403, 404, 409, 415),
+        },
+    )
+    def post(self, request, pk: int):
+        dispute = selectors.dispute_get_for_user(user=request.user, pk=pk)
+        data = _validated(DisputeMessageCreateSerializer, request).validated_data
+        message = services.dispute_message_post(
+            dispute=dispute, author=request.user, text=data["text"], now=timezone.now()
+        )
+        return Response(DisputeMessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
 # --- Evidence files ----------------------------------------------------------------------------

@@ -38,6 +38,11 @@ urlpatterns = [
         name="api-dispute-timeline",
     ),
     path(
+        "disputes/<int:pk>/messages/",
+        api.DisputeMessagesView.as_view(),
+        name="api-dispute-messages",
+    ),
+    path(
         "evidence/<int:pk>/download/",
         api.EvidenceDownloadView.as_view(),
         name="api-evidence-download",

@@ -2,7 +2,8 @@
 
 Each page or API answer that shows a refund request, a dispute or a support case calls
 :func:`case_read` (with the timeline it shows, whose internal notes are a read of their own),
-and each download of a case's file calls :func:`file_read`. A party reading their own case
+each showing of a dispute's messages :func:`messages_read`, and each download of a case's
+file calls :func:`file_read`. A party reading their own case
 records nothing; anyone else who can read it reads it as staff.
 """
 
@@ -44,6 +45,20 @@ def case_read(
             via=via,
             detail=f"{notes} internal note{'s' if notes != 1 else ''} of {case}",
         )
+
+
+def messages_read(*, user, dispute: Dispute, via: str, count: int) -> None:
+    """Record that ``user`` read ``count`` messages of the dispute's thread as staff."""
+    if not count:
+        return
+    audit.read(
+        user=user,
+        obj=dispute,
+        what=audit.MESSAGES,
+        contract=_contract_of(dispute),
+        via=via,
+        detail=f"{count} message{'s' if count != 1 else ''} of {dispute}",
+    )
 
 
 def internal_notes_of(case) -> int:

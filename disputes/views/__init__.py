@@ -12,7 +12,8 @@ One module per page or flow, and everything the URLs and other apps use is impor
 - ``extensions``: the next steps and See Dispute panels that later stages register;
 - ``edges``: what every page shares (the viewer's role, field errors, uploads);
 - ``ending``, ``refund_requests``, ``filing`` (the guided dispute form), ``see_dispute`` (and
-  the client's answer), ``evidence`` and ``support_cases``: the pages themselves.
+  the client's answer), ``messages`` (its thread), ``evidence`` and ``support_cases``: the
+  pages themselves.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from .filing import (
     dispute_submit,
     resume_url,
 )
+from .messages import dispute_message_post
 from .refund_requests import refund_request_accept, refund_request_detail
 from .see_dispute import dispute_accept, dispute_decline, dispute_detail, render_dispute
 from .support_cases import support_case_detail, support_case_open
@@ -69,6 +71,7 @@ __all__ = [
     "dispute_detail",
     "dispute_details",
     "dispute_feedback",
+    "dispute_message_post",
     "dispute_panels",
     "dispute_review",
     "dispute_submit",

@@ -34,9 +34,9 @@ from core.api import (
     idempotent,
 )
 from core.errors import DomainError, InvalidInput
-from core.files import private_file_response
+from core.files import private_download, private_file_response
 
-from . import api_selectors, selectors, services, staff_reads
+from . import api_selectors, dossier, selectors, services, staff_reads
 from .serializers import (
     ContractEndResultSerializer,
     ContractEndSerializer,
@@ -466,6 +466,39 @@ class DisputeMessagesView(GenericAPIView):
             dispute=dispute, author=request.user, text=data["text"], now=timezone.now()
         )
         return Response(DisputeMessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+class DisputeDossierView(APIView):
+    @extend_schema(
+        operation_id="disputes_dossier",
+        summary="The case dossier: one ZIP of the whole dispute (parties and staff)",
+        description=(
+            "A ZIP with `manifest.json`: `dispute` (as `GET /disputes/{id}/` shows it to the "
+            "caller), `milestone_terms` (`title`, `description`, `amount`, `currency`, "
+            "`due_date`, `frozen_at`, `sha256`: the terms frozen when the milestone was funded; "
+            "the hash is the SHA-256 of those six fields as JSON with sorted keys, no "
+            "whitespace, UTF-8), `timeline` (as `GET /disputes/{id}/timeline/` lists it to "
+            "the caller: a party's never holds an internal note, staff's does), `evidence` "
+            "(`id`, `name`, `size`, `sha256`, `path`) and `messages` (the thread, or null when "
+            "it is not the caller's); a printable `timeline.html`; and each evidence file at "
+            "its `path`, under a generated name (`evidence/evidence-12.pdf`), never the name it "
+            "was uploaded with. Each file's `sha256` is the one recorded at its upload."
+        ),
+        tags=DISPUTES,
+        responses={
+            (200, "application/zip"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The ZIP, as an attachment."
+            ),
+            **errors(404),
+        },
+    )
+    def get(self, request, pk: int):
+        dispute = selectors.dispute_get_for_user(user=request.user, pk=pk)
+        made = dossier.dossier_build(dispute=dispute, request=request, now=timezone.now())
+        staff_reads.dossier_read(
+            user=request.user, dispute=dispute, dossier=made, via=f"{API} (its dossier)"
+        )
+        return private_download(made.file, filename=made.filename, content_type="application/zip")
 
 
 # --- Evidence files ----------------------------------------------------------------------------

@@ -43,6 +43,9 @@ urlpatterns = [
         name="api-dispute-messages",
     ),
     path(
+        "disputes/<int:pk>/dossier/", api.DisputeDossierView.as_view(), name="api-dispute-dossier"
+    ),
+    path(
         "evidence/<int:pk>/download/",
         api.EvidenceDownloadView.as_view(),
         name="api-evidence-download",

@@ -21,6 +21,7 @@ urlpatterns = [
     path("disputes/<int:pk>/accept/", views.dispute_accept, name="dispute-accept"),
     path("disputes/<int:pk>/decline/", views.dispute_decline, name="dispute-decline"),
     path("disputes/<int:pk>/evidence/", views.evidence_add, name="evidence-add"),
+    path("disputes/<int:pk>/dossier/", views.dispute_dossier, name="dispute-dossier"),
     path("disputes/<int:pk>/messages/", views.dispute_message_post, name="dispute-message"),
     path("evidence/<int:pk>/download/", views.evidence_download, name="evidence-download"),
     path("evidence/<int:pk>/remove/", views.evidence_remove, name="evidence-remove"),

@@ -12,8 +12,8 @@ One module per page or flow, and everything the URLs and other apps use is impor
 - ``extensions``: the next steps and See Dispute panels that later stages register;
 - ``edges``: what every page shares (the viewer's role, field errors, uploads);
 - ``ending``, ``refund_requests``, ``filing`` (the guided dispute form), ``see_dispute`` (and
-  the client's answer), ``messages`` (its thread), ``evidence`` and ``support_cases``: the
-  pages themselves.
+  the client's answer), ``messages`` (its thread), ``dossier``, ``evidence`` and
+  ``support_cases``: the pages themselves.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .display import (
     deadline_label,
     deadline_view,
 )
+from .dossier import dispute_dossier
 from .ending import contract_end
 from .evidence import evidence_add, evidence_download, evidence_remove
 from .extensions import (
@@ -70,6 +71,7 @@ __all__ = [
     "dispute_decline",
     "dispute_detail",
     "dispute_details",
+    "dispute_dossier",
     "dispute_feedback",
     "dispute_message_post",
     "dispute_panels",

@@ -28,17 +28,21 @@ VIA = "the dispute page"
 
 
 def thread_view(*, dispute: Dispute, user, bound: MessageForm | None, now: datetime) -> dict | None:
-    """The thread and its reply form for ``user``, or None when the thread is not theirs."""
+    """The thread and its reply form for ``user``, or None when the thread is not theirs (or
+    has nothing to show: before the decline, or a dispute that closed without a message)."""
     if not dispute.in_thread(user):
         return None
+    is_open = dispute.status in Dispute.lifecycle["message"].sources
     thread = list(selectors.dispute_messages(dispute=dispute))
+    if not is_open and not thread:
+        return None
     staff_reads.messages_read(user=user, dispute=dispute, via=VIA, count=len(thread))
     can_post = Dispute.lifecycle.allows("message", dispute, user=user, now=now)
     return {
         "messages": thread,
         "form": bound or (MessageForm() if can_post else None),
         "action": reverse("disputes:dispute-message", kwargs={"pk": dispute.pk}),
-        "open": dispute.status in Dispute.lifecycle["message"].sources,
+        "open": is_open,
     }
 
 

@@ -324,6 +324,24 @@ class TestSeeDispute:
         response = browser.post(self.send(dispute), {"text": "hi"})
         assert any("client declines" in m for m in followed_messages(browser, response))
 
+    def test_after_the_close_the_thread_stays_readable_without_a_form(
+        self, contract, client_user, freelancer, agent
+    ):
+        from mediation import services as mediation
+
+        dispute = dispute_at("proposed", contract, agent=agent)
+        post(dispute, client_user, "Fine by me.")
+        for party in (client_user, freelancer):
+            mediation.resolution_answer(
+                dispute=dispute, actor=party, accept=True, now=timezone.now()
+            )
+
+        page = browser_for(freelancer).get(self.page(dispute))
+
+        assert b"Fine by me." in page.content
+        assert self.send(dispute).encode() not in page.content
+        assert b"no more messages" in page.content
+
     def test_a_file_is_never_kept(self, mediated, freelancer):
         response = browser_for(freelancer).post(
             self.send(mediated), {"text": "see attached", "file": pdf()}

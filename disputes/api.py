@@ -428,7 +428,8 @@ class DisputeMessagesView(GenericAPIView):
         description=(
             "The thread between both parties and the mediation agent assigned to the case, then "
             "the arbitrator once it is in arbitration. Anyone else who may read the dispute "
-            "(another staff member) gets 403 `not_in_thread`."
+            "(another staff member) gets 403 `not_in_thread`. Those in the thread read it at "
+            "any stage: empty before the client's decline, kept after the dispute closes."
         ),
         tags=DISPUTES,
         responses={200: DisputeMessageSerializer(many=True), **errors(403, 404)},

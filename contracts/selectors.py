@@ -157,4 +157,3 @@ def have_a_contract(one: User, other: User) -> bool:
     return Contract.objects.filter(
         Q(client=one, freelancer=other) | Q(client=other, freelancer=one)
     ).exists()
-

@@ -27,6 +27,7 @@ from disputes.case_admin import (
     AssigneeFilter,
     AssignForm,
     CaseForm,
+    MessageForm,
     NoteForm,
     SplitForm,
     StaffCaseAdmin,
@@ -110,6 +111,7 @@ class ArbitrationQueueAdmin(StaffCaseAdmin):
     case_forms = {
         "assign": AssignForm,
         "note": NoteForm,
+        "message": MessageForm,
         "evidence_request": EvidenceRequestForm,
         "award": AwardForm,
     }
@@ -213,6 +215,7 @@ class ArbitrationQueueAdmin(StaffCaseAdmin):
     form_actions = {
         "assign": "assign_arbitrator",
         "note": "note",
+        "message": "message",
         "evidence_request": "request_evidence",
         "award": "award",
     }

@@ -32,6 +32,8 @@ from core.errors import Conflict
 from core.money import MAX_PLACES, money
 from core.uploads import download_name
 
+from .terms import terms_fields, terms_sha256
+
 AMOUNT = {"max_digits": 18, "decimal_places": MAX_PLACES}
 
 
@@ -414,6 +416,54 @@ class Milestone(models.Model):
     @property
     def currency(self) -> str:
         return self.escrow_account.currency
+
+
+class MilestoneTerms(models.Model):
+    """A milestone's terms as its client funded them, and their SHA-256 (``contracts.terms``).
+
+    Written once, when the milestone is funded, and never changed: a milestone cannot be edited
+    after it is created, so these are its terms for good.
+    """
+
+    milestone = models.OneToOneField(Milestone, on_delete=models.PROTECT, related_name="terms")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    amount = models.DecimalField(**AMOUNT)
+    currency = models.CharField(max_length=3)
+    due_date = models.DateField(null=True, blank=True)
+    frozen_at = models.DateTimeField()
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name_plural = "milestone terms"
+
+    def __str__(self) -> str:
+        return f"Terms of milestone #{self.milestone_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Frozen terms are written once and never changed.")
+        super().save(*args, **kwargs)
+
+    def fields(self) -> dict[str, str | None]:
+        """The hashed terms, as the API shows them (``contracts.terms.terms_fields``)."""
+        return terms_fields(
+            title=self.title,
+            description=self.description,
+            amount=self.amount,
+            currency=self.currency,
+            due_date=self.due_date,
+            frozen_at=self.frozen_at,
+        )
+
+    def as_shown(self) -> dict[str, str | None]:
+        """The terms with their hash: ``{title, description, amount, currency, due_date,
+        frozen_at, sha256}``."""
+        return {**self.fields(), "sha256": self.sha256}
+
+    def verifies(self) -> bool:
+        """Whether the stored hash is the hash of the stored terms."""
+        return terms_sha256(self.fields()) == self.sha256
 
 
 class PrivateStorage(LazyObject):

@@ -37,7 +37,7 @@ def register_milestone_detail_prefetch(lookup: str, queryset: QuerySet | None = 
 
 def milestones_with_money() -> QuerySet[Milestone]:
     return (
-        Milestone.objects.select_related("escrow_account", *_milestone_related)
+        Milestone.objects.select_related("escrow_account", "terms", *_milestone_related)
         .prefetch_related(*_milestone_prefetches)
         .order_by("pk")
     )
@@ -157,4 +157,3 @@ def have_a_contract(one: User, other: User) -> bool:
     return Contract.objects.filter(
         Q(client=one, freelancer=other) | Q(client=other, freelancer=one)
     ).exists()
-

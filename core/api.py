@@ -159,6 +159,10 @@ _ERROR_DESCRIPTIONS = {
         "UPLOAD_MAX_REQUEST_BYTES setting for the files, and a little for the fields); it was "
         "refused before its body was read."
     ),
+    415: (
+        "`unsupported_media_type`: the body is of a type this endpoint does not take (a "
+        "multipart upload where only JSON is read); nothing changed."
+    ),
     429: "Throttled.",
 }
 

@@ -9,9 +9,10 @@ What is recorded (``AuditEntry.Kind``):
   deadline). The system's own actions (deadline sweeps) are never recorded.
 * ``READ`` — a staff member opening a case (the staff case pages, the admin pages of
   disputes, refund requests and support cases, the dispute pages and the API), its internal
-  notes, or one of its private files (evidence, submitted work). A party reading their own
-  case is not recorded: :func:`read` records only readers who are not one of the contract's
-  parties, and the selectors let nobody else than staff read a case they are not a party to.
+  notes, its messages, its dossier, or one of its private files (evidence, submitted work). A
+  party reading their own case is not recorded: :func:`read` records only readers who are not
+  one of the contract's parties, and the selectors let nobody else than staff read a case they
+  are not a party to.
 * ``ADMIN_CHANGE`` — each addition, change and deletion made in the admin (its ``LogEntry``
   rows, and the bulk "delete selected" action, which logs without signals).
 
@@ -43,6 +44,7 @@ Kind = AuditEntry.Kind
 # What a staff member read (``AuditEntry.name`` of a READ entry).
 CASE = "case"
 INTERNAL_NOTES = "internal_notes"
+MESSAGES = "messages"
 EVIDENCE = "evidence"
 SUBMITTED_WORK = "submitted_work"
 CASE_LIST = "case_list"

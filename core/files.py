@@ -18,6 +18,12 @@ def private_file_response(file: FieldFile, *, filename: str, content_type: str) 
         handle = file.open("rb")
     except FileNotFoundError:
         raise Http404("The file is no longer stored.") from None
+    return private_download(handle, filename=filename, content_type=content_type)
+
+
+def private_download(handle, *, filename: str, content_type: str) -> FileResponse:
+    """Return the open binary ``handle`` as an attachment named ``filename`` (a file made for
+    the request, such as a case's dossier), with the same protections."""
     response = FileResponse(
         handle, as_attachment=True, filename=filename, content_type=content_type
     )

@@ -34,13 +34,15 @@ from core.api import (
     idempotent,
 )
 from core.errors import DomainError, InvalidInput
-from core.files import private_file_response
+from core.files import private_download, private_file_response
 
-from . import api_selectors, selectors, services, staff_reads
+from . import api_selectors, dossier, selectors, services, staff_reads
 from .serializers import (
     ContractEndResultSerializer,
     ContractEndSerializer,
     DisputeDeclineSerializer,
+    DisputeMessageCreateSerializer,
+    DisputeMessageSerializer,
     DisputeSerializer,
     DisputeStartSerializer,
     DisputeUpdateSerializer,
@@ -414,6 +416,90 @@ class DisputeTimelineView(GenericAPIView):
             user=request.user, case=dispute, via=f"{API} (its timeline)", events=page
         )
         return self.get_paginated_response(TimelineEventSerializer(page, many=True).data)
+
+
+class DisputeMessagesView(GenericAPIView):
+    # JSON only: a multipart body (a file) is refused with 415 before anything is read.
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="disputes_messages_list",
+        summary="The dispute's messages, oldest first (the parties and the assigned staff member)",
+        description=(
+            "The thread between both parties and the mediation agent assigned to the case, then "
+            "the arbitrator once it is in arbitration. Anyone else who may read the dispute "
+            "(another staff member) gets 403 `not_in_thread`. Those in the thread read it at "
+            "any stage: empty before the client's decline, kept after the dispute closes."
+        ),
+        tags=DISPUTES,
+        responses={200: DisputeMessageSerializer(many=True), **errors(403, 404)},
+    )
+    def get(self, request, pk: int):
+        dispute = selectors.dispute_get_for_user(user=request.user, pk=pk)
+        messages = selectors.thread_for_user(dispute=dispute, user=request.user)
+        page = self.paginate_queryset(messages)
+        via = f"{API} (its messages)"
+        staff_reads.case_read(user=request.user, case=dispute, via=via)
+        staff_reads.messages_read(user=request.user, dispute=dispute, via=via, count=len(page))
+        return self.get_paginated_response(DisputeMessageSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="disputes_messages_create",
+        summary="Write to the dispute's thread (the parties and the assigned staff member)",
+        description=(
+            'JSON `{"text"}` only: a message never carries a file (a multipart body is 415, any '
+            "other field 400 `unknown_field`); files reach the case through the evidence rules. "
+            "Open from the client's decline until the dispute closes: before, 409 "
+            "`messages_not_open`; after, 409 `dispute_closed`. The message goes on the timeline "
+            "and the others in the thread are notified."
+        ),
+        tags=DISPUTES,
+        request=DisputeMessageCreateSerializer,
+        responses={
+            201: OpenApiResponse(DisputeMessageSerializer, description="The message."),
+            **errors(400, 403, 404, 409, 415),
+        },
+    )
+    def post(self, request, pk: int):
+        dispute = selectors.dispute_get_for_user(user=request.user, pk=pk)
+        data = _validated(DisputeMessageCreateSerializer, request).validated_data
+        message = services.dispute_message_post(
+            dispute=dispute, author=request.user, text=data["text"], now=timezone.now()
+        )
+        return Response(DisputeMessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+class DisputeDossierView(APIView):
+    @extend_schema(
+        operation_id="disputes_dossier",
+        summary="The case dossier: one ZIP of the whole dispute (parties and staff)",
+        description=(
+            "A ZIP with `manifest.json`: `dispute` (as `GET /disputes/{id}/` shows it to the "
+            "caller), `milestone_terms` (`title`, `description`, `amount`, `currency`, "
+            "`due_date`, `frozen_at`, `sha256`: the terms frozen when the milestone was funded; "
+            "the hash is the SHA-256 of those six fields as JSON with sorted keys, no "
+            "whitespace, UTF-8), `timeline` (as `GET /disputes/{id}/timeline/` lists it to "
+            "the caller: a party's never holds an internal note, staff's does), `evidence` "
+            "(`id`, `name`, `size`, `sha256`, `path`) and `messages` (the thread, or null when "
+            "it is not the caller's); a printable `timeline.html`; and each evidence file at "
+            "its `path`, under a generated name (`evidence/evidence-12.pdf`), never the name it "
+            "was uploaded with. Each file's `sha256` is the one recorded at its upload."
+        ),
+        tags=DISPUTES,
+        responses={
+            (200, "application/zip"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The ZIP, as an attachment."
+            ),
+            **errors(404),
+        },
+    )
+    def get(self, request, pk: int):
+        dispute = selectors.dispute_get_for_user(user=request.user, pk=pk)
+        made = dossier.dossier_build(dispute=dispute, request=request, now=timezone.now())
+        staff_reads.dossier_read(
+            user=request.user, dispute=dispute, dossier=made, via=f"{API} (its dossier)"
+        )
+        return private_download(made.file, filename=made.filename, content_type="application/zip")
 
 
 # --- Evidence files ----------------------------------------------------------------------------

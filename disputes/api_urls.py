@@ -38,6 +38,14 @@ urlpatterns = [
         name="api-dispute-timeline",
     ),
     path(
+        "disputes/<int:pk>/messages/",
+        api.DisputeMessagesView.as_view(),
+        name="api-dispute-messages",
+    ),
+    path(
+        "disputes/<int:pk>/dossier/", api.DisputeDossierView.as_view(), name="api-dispute-dossier"
+    ),
+    path(
         "evidence/<int:pk>/download/",
         api.EvidenceDownloadView.as_view(),
         name="api-evidence-download",

@@ -38,7 +38,6 @@ from .models import Dispute, TimelineEvent
 KIND_LABELS = dict(TimelineEvent.Kind.choices)
 
 
-
 # --- Display helpers -----------------------------------------------------------------------------
 
 
@@ -108,6 +107,15 @@ class NoteForm(CaseForm):
         label="Internal note",
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Staff read it; the parties never do.",
+    )
+
+
+class MessageForm(CaseForm):
+    text = forms.CharField(
+        label="Message to both parties",
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Both parties read it in the dispute's messages and are notified.",
     )
 
 
@@ -315,7 +323,10 @@ class StaffCaseAdmin(admin.ModelAdmin):
                 for key, value in (event.amounts or {}).items()
             ]
         deadline = dispute.current_deadline()
+        in_thread = dispute.in_thread(request.user)
         return {
+            # The parties' thread, for the staff member assigned to the case only.
+            "thread": list(selectors.dispute_messages(dispute=dispute)) if in_thread else None,
             "contract": contract,
             "currency": currency,
             "deadline": deadline,
@@ -330,11 +341,15 @@ class StaffCaseAdmin(admin.ModelAdmin):
             raise PermissionDenied
         response = self.render_case(request, dispute)
         if response.status_code == 200:
+            via = f"the {self.opts.verbose_name.lower()}'s case page"
             staff_reads.case_read(
+                user=request.user, case=dispute, via=via, events=response.context_data["events"]
+            )
+            staff_reads.messages_read(
                 user=request.user,
-                case=dispute,
-                via=f"the {self.opts.verbose_name.lower()}'s case page",
-                events=response.context_data["events"],
+                dispute=dispute,
+                via=via,
+                count=len(response.context_data["thread"] or ()),
             )
         return response
 
@@ -415,6 +430,12 @@ class StaffCaseAdmin(admin.ModelAdmin):
             dispute=dispute, staff=request.user, role=self.assign_as, now=timezone.now()
         )
         return f"You took {dispute}."
+
+    def case_message(self, request, dispute, data) -> str:
+        services.dispute_message_post(
+            dispute=dispute, author=request.user, text=data["text"], now=timezone.now()
+        )
+        return "Message sent. Both parties have been told."
 
     def case_note(self, request, dispute, data) -> str:
         services.dispute_note_add(

@@ -175,6 +175,16 @@ class DeclineForm(BrowserForm):
     )
 
 
+class MessageForm(BrowserForm):
+    text = forms.CharField(
+        label="Your message",
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Text only: files go through the evidence rules. All in the thread read it.",
+        error_messages={"required": "Write the message first."},
+    )
+
+
 class EvidenceForm(BrowserForm):
     files = MultipleFileField(
         label="Files",

@@ -22,13 +22,21 @@ from django.urls import reverse
 
 from contracts.models import AMOUNT, private_files
 from core import deadlines
-from core.actions import PARTIES, Action, Actor, Lifecycle
+from core.actions import PARTIES, Action, Actor, Lifecycle, holds_role
 from core.deadlines import Deadline
 from core.errors import Conflict, IllegalTransition, NotAllowed, NotAParty
 from core.money import MinorUnits
 from core.uploads import download_name
 
-__all__ = ["Deadline", "Dispute", "Evidence", "RefundRequest", "SupportCase", "TimelineEvent"]
+__all__ = [
+    "Deadline",
+    "Dispute",
+    "DisputeMessage",
+    "Evidence",
+    "RefundRequest",
+    "SupportCase",
+    "TimelineEvent",
+]
 
 
 class DisputeAlreadyStarted(Conflict):
@@ -61,6 +69,32 @@ EVIDENCE_RULE = (
     "Evidence can be added only by the freelancer while drafting, by the client while the "
     "dispute waits for their answer, or by a party the arbitrator asked."
 )
+
+
+def _thread_not_open(dispute) -> Conflict:
+    if dispute.is_open:
+        return Conflict(
+            "Messages open when the client declines the dispute and it goes to mediation.",
+            code="messages_not_open",
+        )
+    return Conflict(
+        "This dispute is closed: its messages can be read, no longer answered.",
+        code="dispute_closed",
+    )
+
+
+class NotInThread(NotAllowed):
+    code = "not_in_thread"
+    default_message = (
+        "Only the parties and the staff member assigned to the case read and write its messages."
+    )
+
+
+def _in_the_thread(dispute, *, actor, user, **_) -> NotAllowed | None:
+    """A party, or the staff member assigned to the case now (``Dispute.thread_staff_id``)."""
+    if actor in PARTIES or user.pk == dispute.thread_staff_id:
+        return None
+    return NotInThread()
 
 
 def _a_party_deadline_runs(dispute, **_) -> Conflict | None:
@@ -295,6 +329,23 @@ class Dispute(models.Model):
                     "Only mediation agents and arbitrators write internal notes."
                 ),
             ),
+            # The parties and the assigned agent (then the arbitrator) write to each other from
+            # the client's decline until the dispute closes; text only, so evidence still comes
+            # through the evidence rules.
+            Action(
+                "message",
+                sources=[
+                    Status.IN_MEDIATION,
+                    Status.RESOLUTION_PROPOSED,
+                    Status.ARBITRATION_WINDOW,
+                    Status.IN_ARBITRATION,
+                ],
+                target=None,
+                actors=[Actor.CLIENT, Actor.FREELANCER, Actor.AGENT, Actor.ARBITRATOR],
+                guard=_in_the_thread,
+                refuse_state=_thread_not_open,
+                refuse_actor=NotInThread,
+            ),
             Action(
                 "extend",
                 sources=[
@@ -440,6 +491,22 @@ class Dispute(models.Model):
         ).exists()
 
     @property
+    def thread_staff_id(self) -> int | None:
+        """The staff member in the parties' message thread: the mediation agent, then, once the
+        case is in arbitration, the arbitrator (whoever took each; None until someone did)."""
+        if self.status == self.Status.IN_ARBITRATION or self.arbitrator_id is not None:
+            return self.arbitrator_id
+        return self.agent_id
+
+    def in_thread(self, user) -> bool:
+        """Whether ``user`` reads this dispute's messages: a party, or its staff member now."""
+        if user.pk in Dispute.lifecycle.parties_of(self):
+            return True
+        return user.pk == self.thread_staff_id and (
+            holds_role(user, Actor.AGENT) or holds_role(user, Actor.ARBITRATOR)
+        )
+
+    @property
     def feedback_is_visible_to_client(self) -> bool:
         """Blind feedback: the client reads it only once the dispute is over."""
         return not self.is_open
@@ -526,6 +593,7 @@ class TimelineEvent(models.Model):
         EVIDENCE_REQUEST_CLOSED = "EVIDENCE_REQUEST_CLOSED", "Evidence request closed"
         AWARD_ISSUED = "AWARD_ISSUED", "Final award issued"
         DEADLINE_EXTENDED = "DEADLINE_EXTENDED", "Deadline extended"
+        MESSAGE_POSTED = "MESSAGE_POSTED", "Message"
 
     refund_request = models.ForeignKey(
         RefundRequest, on_delete=models.PROTECT, related_name="timeline"
@@ -567,6 +635,40 @@ class TimelineEvent(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise ValueError("Timeline events are written once and never changed.")
+        super().save(*args, **kwargs)
+
+
+class DisputeMessage(models.Model):
+    """One message of a dispute's thread between the parties and its staff member.
+
+    Text only: files reach a dispute through the evidence rules alone. Written once, never
+    changed; who may write and when is the dispute's action ``message``.
+    """
+
+    class Role(models.TextChoices):
+        FREELANCER = "freelancer", "Freelancer"
+        CLIENT = "client", "Client"
+        AGENT = "agent", "Mediation agent"
+        ARBITRATOR = "arbitrator", "Arbitrator"
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    text = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(text=""), name="dispute_message_has_text"),
+        ]
+        indexes = [models.Index(fields=["dispute", "created_at"], name="dispute_message_idx")]
+
+    def __str__(self) -> str:
+        return f"Message #{self.pk} on dispute #{self.dispute_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Messages are written once and never changed.")
         super().save(*args, **kwargs)
 
 

@@ -17,7 +17,15 @@ from django.shortcuts import get_object_or_404
 from accounts.models import User
 from core.actions import Actor, holds_role
 
-from .models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
+from .models import (
+    Dispute,
+    DisputeMessage,
+    Evidence,
+    NotInThread,
+    RefundRequest,
+    SupportCase,
+    TimelineEvent,
+)
 
 # The roles that read refund requests and disputes as staff.
 CASE_READERS = (Actor.AGENT, Actor.ARBITRATOR)
@@ -98,6 +106,23 @@ def dispute_evidence(*, dispute: Dispute) -> QuerySet[Evidence]:
         .select_related("uploaded_by")
         .order_by("uploaded_at", "pk")
     )
+
+
+def dispute_messages(*, dispute: Dispute) -> QuerySet[DisputeMessage]:
+    """Return the dispute's messages, oldest first, with their authors (for any reader)."""
+    return (
+        DisputeMessage.objects.filter(dispute=dispute)
+        .select_related("author")
+        .order_by("created_at", "pk")
+    )
+
+
+def thread_for_user(*, dispute: Dispute, user: User) -> QuerySet[DisputeMessage]:
+    """Return the dispute's messages for a party or the case's staff member (oldest first);
+    anyone else who reads the dispute gets ``NotInThread`` (403)."""
+    if not dispute.in_thread(user):
+        raise NotInThread()
+    return dispute_messages(dispute=dispute)
 
 
 def timeline_for_viewer(

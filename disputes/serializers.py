@@ -30,7 +30,15 @@ from core.serializers import (
     UTCDateTimeField,
 )
 
-from .models import Deadline, Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
+from .models import (
+    Deadline,
+    Dispute,
+    DisputeMessage,
+    Evidence,
+    RefundRequest,
+    SupportCase,
+    TimelineEvent,
+)
 from .selectors import reads_as_staff
 
 # --- Shared ---------------------------------------------------------------------------------
@@ -358,6 +366,20 @@ class TimelineEventSerializer(serializers.Serializer):
         ).data
 
 
+class DisputeMessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    author = serializers.CharField(
+        source="author.username", read_only=True, help_text="The username of who wrote it."
+    )
+    role = serializers.ChoiceField(
+        choices=DisputeMessage.Role.choices,
+        read_only=True,
+        help_text="What the author is on this dispute: freelancer, client, agent or arbitrator.",
+    )
+    text = serializers.CharField(read_only=True)
+    created_at = UTCDateTimeField()
+
+
 class SupportCaseSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     milestone = serializers.IntegerField(source="milestone_id", read_only=True)
@@ -479,6 +501,23 @@ class DisputeDeclineSerializer(serializers.Serializer):
         default="",
         help_text="Required: why the client declines, for the mediation agent.",
     )
+
+
+class DisputeMessageCreateSerializer(serializers.Serializer):
+    text = serializers.CharField(
+        allow_blank=True,
+        help_text="The message: plain text, up to 10000 characters. Files go through the "
+        "evidence rules, never in a message.",
+    )
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["A message is text only: this field cannot be sent."] for name in unknown},
+                code="unknown_field",
+            )
+        return attrs
 
 
 class SupportCaseCreateSerializer(serializers.Serializer):

@@ -2,8 +2,9 @@
 
 Each page or API answer that shows a refund request, a dispute or a support case calls
 :func:`case_read` (with the timeline it shows, whose internal notes are a read of their own),
-and each download of a case's file calls :func:`file_read`. A party reading their own case
-records nothing; anyone else who can read it reads it as staff.
+each showing of a dispute's messages :func:`messages_read`, each download of a case's file
+:func:`file_read`, and a dossier download :func:`dossier_read` (all of those at once). A party
+reading their own case records nothing; anyone else who can read it reads it as staff.
 """
 
 from __future__ import annotations
@@ -44,6 +45,29 @@ def case_read(
             via=via,
             detail=f"{notes} internal note{'s' if notes != 1 else ''} of {case}",
         )
+
+
+def messages_read(*, user, dispute: Dispute, via: str, count: int) -> None:
+    """Record that ``user`` read ``count`` messages of the dispute's thread as staff."""
+    if not count:
+        return
+    audit.read(
+        user=user,
+        obj=dispute,
+        what=audit.MESSAGES,
+        contract=_contract_of(dispute),
+        via=via,
+        detail=f"{count} message{'s' if count != 1 else ''} of {dispute}",
+    )
+
+
+def dossier_read(*, user, dispute: Dispute, dossier, via: str) -> None:
+    """Record that ``user`` downloaded the dispute's dossier (``disputes.dossier``): a read of
+    the case and its internal notes, of its messages and of each evidence file it holds."""
+    case_read(user=user, case=dispute, via=via, events=dossier.events)
+    messages_read(user=user, dispute=dispute, via=via, count=dossier.messages)
+    for evidence in dossier.evidence:
+        file_read(user=user, evidence=evidence, via=via)
 
 
 def internal_notes_of(case) -> int:

@@ -32,6 +32,7 @@ from disputes.case_admin import (
     AssigneeFilter,
     AssignForm,
     CaseForm,
+    MessageForm,
     NoteForm,
     SplitForm,
     StaffCaseAdmin,
@@ -140,6 +141,7 @@ class MediationQueueAdmin(StaffCaseAdmin):
     case_forms = {
         "assign": AssignForm,
         "note": NoteForm,
+        "message": MessageForm,
         "propose": ProposeForm,
         "extend": ExtendForm,
     }
@@ -218,6 +220,7 @@ class MediationQueueAdmin(StaffCaseAdmin):
     form_actions = {
         "assign": "assign_agent",
         "note": "note",
+        "message": "message",
         "propose": "propose",
         "extend": "extend",
     }

@@ -21,9 +21,11 @@ from ..models import (
     ContractEvent,
     LedgerTransaction,
     Milestone,
+    MilestoneTerms,
     Submission,
     SubmissionFile,
 )
+from ..terms import terms_fields, terms_sha256
 from .common import ensure_currency, lock_milestone, lock_milestones, required_text
 
 LIFECYCLE = Milestone.lifecycle
@@ -54,6 +56,7 @@ def milestone_fund(
         created_by=actor,
         now=now,
     )
+    terms = milestone_terms_freeze(milestone=milestone, currency=contract.currency, now=now)
     amount = money(milestone.amount, contract.currency)
     perform(
         LIFECYCLE,
@@ -65,7 +68,10 @@ def milestone_fund(
         values={"funded_at": now},
         event=Event(
             Kind.MILESTONE_FUNDED,
-            note=f"{actor} funded {amount} into escrow for “{milestone.title}”.",
+            note=(
+                f"{actor} funded {amount} into escrow for “{milestone.title}”. "
+                f"Its terms are frozen: SHA-256 {terms.sha256}."
+            ),
             amounts={"funded": format_amount(milestone.amount, contract.currency)},
         ),
         notify=[
@@ -79,6 +85,29 @@ def milestone_fund(
         ],
     )
     return movement
+
+
+def milestone_terms_freeze(*, milestone: Milestone, currency: str, now: datetime) -> MilestoneTerms:
+    """Freeze the terms the client is funding, with their SHA-256 (``contracts.terms``), in the
+    funding's transaction."""
+    fields = terms_fields(
+        title=milestone.title,
+        description=milestone.description,
+        amount=milestone.amount,
+        currency=currency,
+        due_date=milestone.due_date,
+        frozen_at=now,
+    )
+    return MilestoneTerms.objects.create(
+        milestone=milestone,
+        title=milestone.title,
+        description=milestone.description,
+        amount=milestone.amount,
+        currency=currency,
+        due_date=milestone.due_date,
+        frozen_at=now,
+        sha256=terms_sha256(fields),
+    )
 
 
 @service

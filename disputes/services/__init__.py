@@ -18,6 +18,7 @@ One module per concern, and everything other apps and the views call is importab
 - ``evidence``: files attached to a dispute;
 - ``closing``: the one way a dispute ends and pays out its escrow;
 - ``client_answer``: the client's acceptance, decline or silence;
+- ``messages``: the thread between the parties and the case's staff member;
 - ``support_cases``: help for funded work the client neither pays nor ends;
 - ``stages`` and ``staff``: what the mediation and arbitration apps build on.
 
@@ -38,6 +39,7 @@ from .errors import DisputeAlreadyStarted, FilingLocked, NotTheClient, NotTheFre
 from .evidence import EVIDENCE_STAGES, evidence_add, evidence_remove
 from .filing import dispute_start, dispute_submit, dispute_update
 from .locks import lock_dispute
+from .messages import dispute_message_post
 from .refund_requests import refund_request_accept, refund_requests_expire, refund_requests_refund
 from .staff import ASSIGNMENTS, dispute_assign, dispute_extend, dispute_note_add
 from .stages import dispute_advance
@@ -58,6 +60,7 @@ __all__ = [
     "dispute_assign",
     "dispute_decline",
     "dispute_extend",
+    "dispute_message_post",
     "dispute_note_add",
     "dispute_start",
     "dispute_submit",

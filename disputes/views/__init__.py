@@ -12,7 +12,8 @@ One module per page or flow, and everything the URLs and other apps use is impor
 - ``extensions``: the next steps and See Dispute panels that later stages register;
 - ``edges``: what every page shares (the viewer's role, field errors, uploads);
 - ``ending``, ``refund_requests``, ``filing`` (the guided dispute form), ``see_dispute`` (and
-  the client's answer), ``evidence`` and ``support_cases``: the pages themselves.
+  the client's answer), ``messages`` (its thread), ``dossier``, ``evidence`` and
+  ``support_cases``: the pages themselves.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .display import (
     deadline_label,
     deadline_view,
 )
+from .dossier import dispute_dossier
 from .ending import contract_end
 from .evidence import evidence_add, evidence_download, evidence_remove
 from .extensions import (
@@ -46,6 +48,7 @@ from .filing import (
     dispute_submit,
     resume_url,
 )
+from .messages import dispute_message_post
 from .refund_requests import refund_request_accept, refund_request_detail
 from .see_dispute import dispute_accept, dispute_decline, dispute_detail, render_dispute
 from .support_cases import support_case_detail, support_case_open
@@ -68,7 +71,9 @@ __all__ = [
     "dispute_decline",
     "dispute_detail",
     "dispute_details",
+    "dispute_dossier",
     "dispute_feedback",
+    "dispute_message_post",
     "dispute_panels",
     "dispute_review",
     "dispute_submit",

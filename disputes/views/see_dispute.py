@@ -25,6 +25,7 @@ from .display import _timeline, deadline_view
 from .edges import _add_field_errors, _role
 from .extensions import dispute_panels
 from .filing import resume_url
+from .messages import thread_view
 
 DStatus = Dispute.Status
 
@@ -72,6 +73,7 @@ def _render_dispute(
         ),
         "to_review": dispute.amount if dispute.amount is not None else None,
         "rest": refund.amount - dispute.amount if dispute.amount is not None else None,
+        "thread": thread_view(dispute=dispute, user=user, bound=bound.get("message"), now=now),
     }
     return render(request, "disputes/dispute.html", context, status=status)
 

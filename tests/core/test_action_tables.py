@@ -53,7 +53,14 @@ from core import deadlines
 from core.actions import PARTIES, STAFF, Actor, perform
 from core.errors import DomainError, InvalidInput
 from disputes import services as disputes
-from disputes.models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
+from disputes.models import (
+    Dispute,
+    DisputeMessage,
+    Evidence,
+    RefundRequest,
+    SupportCase,
+    TimelineEvent,
+)
 from mediation import services as mediation
 from mediation.models import Resolution
 from tests import kit
@@ -414,6 +421,13 @@ SPECS = (
     ),
     Spec(
         Dispute,
+        "message",
+        lambda w, row, user: disputes.dispute_message_post(
+            dispute=row, author=user, text="Which part was missing?", now=w.now
+        ),
+    ),
+    Spec(
+        Dispute,
         "extend",
         lambda w, row, user: disputes.dispute_extend(
             dispute=row,
@@ -741,6 +755,7 @@ COUNTED = (
     ContractEvent,
     Notification,
     Evidence,
+    DisputeMessage,
     Submission,
     Award,
 )

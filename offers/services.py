@@ -219,8 +219,10 @@ def offer_accept(*, offer: Offer, actor: User, now: datetime) -> Offer:
     as ``SETTLED``. The acceptor's own open offer lapses with the dispute."""
     dispute = disputes.lock_dispute(dispute_id=offer.dispute_id)
     offer = lock_offer(offer.pk)
-    party = Offer.lifecycle.check("accept", offer, user=actor, now=now)
+    # The dispute's own passed deadlines first (a sweep on time would have applied them, and a
+    # closing lapses the offer), then the offer's.
     _check_dispute("settle", dispute, user=actor, now=now)
+    party = Offer.lifecycle.check("accept", offer, user=actor, now=now)
     request = dispute.refund_request
     # R never changes while a dispute is open; a split that no longer adds up is refused whole.
     parse_split(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -24,6 +25,7 @@ from core.errors import DomainError
 from core.formats import local_when
 from core.money import money
 from disputes import selectors as dispute_selectors
+from disputes.forms import period_text
 from disputes.models import Dispute
 from disputes.views import DisputePanel, render_dispute
 from disputes.views.edges import _add_field_errors
@@ -72,6 +74,7 @@ def offers_panel(
             "decline_form": bound.get("offer_decline") or ReasonForm(auto_id="decline-%s"),
             "withdraw_form": bound.get("offer_withdraw") or ReasonForm(auto_id="withdraw-%s"),
             "role": role,
+            "period": period_text(settings.OFFER_RESPONSE_PERIOD),
         },
     )
 

@@ -257,3 +257,31 @@ def test_offer_events_reach_both_parties_with_the_offer(as_client, as_freelancer
     accepted = Event.objects.filter(type="offer.accepted", subject_id=offer_id)
     assert accepted.count() == 2
     assert {e.data["status"] for e in accepted} == {"ACCEPTED"}
+
+
+class TestTheDisputesArbitrationAfterASettlement:
+    def test_a_fee_refunded_in_the_window_still_shows(
+        self, contract, agent, as_client, as_freelancer, arbitration_fee_of_50
+    ):
+        from arbitration import services as arbitration
+
+        dispute = kit.dispute_at("window", contract, agent=agent)
+        arbitration.arbitration_fee_pay(
+            dispute=dispute, actor=contract.freelancer, now=kit.timezone.now()
+        )
+        offer_id = make(as_client, dispute).json()["id"]
+
+        act(as_freelancer, offer_id, "accept")
+
+        shown = as_freelancer.get(kit.url(dispute)).json()
+        assert shown["outcome"] == "SETTLED"
+        assert shown["arbitration"]["fees"]["freelancer"]["refunded"] is True
+
+    def test_a_settlement_before_any_fee_shows_no_arbitration(
+        self, as_client, as_freelancer, dispute
+    ):
+        offer_id = make(as_freelancer, dispute).json()["id"]
+
+        act(as_client, offer_id, "accept")
+
+        assert as_client.get(kit.url(dispute)).json()["arbitration"] is None

@@ -272,6 +272,16 @@ def _answer(
     dispute = disputes.lock_dispute(dispute_id=offer.dispute_id)
     offer = lock_offer(offer.pk)
     offer.dispute = dispute
+    # Who may answer first; then the dispute's passed deadlines, which may have closed it (and
+    # lapsed the offer) before this answer; then the offer's own.
+    Offer.lifecycle.actor_of(Offer.lifecycle[action], offer, actor)
+    before = dispute.status
+    deadlines.catch_up(dispute, now=now)
+    if dispute.status != before and dispute.status == DStatus.CLOSED:
+        raise DeadlineSettled(
+            "The dispute's deadline passed before you acted, and it closed: "
+            f"{dispute.get_outcome_display().lower()}."
+        )
     party = Offer.lifecycle.check(action, offer, user=actor, now=now)
     text = _text(reason, field="reason", label="The reason")
     return offer, party, text

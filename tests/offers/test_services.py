@@ -486,3 +486,17 @@ def test_a_settlement_is_one_ledger_transaction_of_the_escrow(contract):
 
     (settlement,) = LedgerTransaction.objects.exclude(pk__in=before)
     assert settlement.milestone_id == dispute.milestone_id
+
+
+def test_a_late_decline_after_the_clients_deadline_gets_the_deadlines_outcome(contract, settings):
+    settings.OFFER_RESPONSE_PERIOD = timedelta(days=10)
+    dispute = at("filed", contract)
+    made = offer(dispute, contract.freelancer)
+
+    with pytest.raises(DeadlineSettled):
+        offers.offer_decline(offer=made, actor=contract.client, now=dispute.response_due_at)
+
+    dispute.refresh_from_db()
+    made.refresh_from_db()
+    assert dispute.outcome == Dispute.Outcome.CLIENT_SILENT
+    assert made.status == Offer.Status.LAPSED

@@ -204,3 +204,21 @@ class TestStaffPages:
         assert "180.00" in listed.content.decode()
         assert 'name="to_freelancer"' not in shown.content.decode()
         assert browser.get(reverse("admin:offers_offer_add")).status_code == 403
+
+
+def test_a_case_the_parties_settled_says_so_on_the_arbitrators_page(
+    contract, agent, arbitrator, freelancer, client_user
+):
+    dispute = kit.dispute_at("case", contract, agent=agent, arbitrator=arbitrator)
+    offers.offer_accept(
+        offer=offer_by(dispute, freelancer), actor=client_user, now=kit.timezone.now()
+    )
+
+    response = browser_for(arbitrator).get(
+        reverse("admin:arbitration_arbitrationqueueitem_change", args=[dispute.pk])
+    )
+
+    html = response.content.decode()
+    assert "the parties settled by an offer" in html
+    assert "Issue final award" not in html
+    assert "decision is awaited" not in html

@@ -36,6 +36,7 @@ from disputes.case_admin import (
 )
 from disputes.models import Dispute, TimelineEvent
 from mediation import selectors as mediation_selectors
+from offers import selectors as offer_selectors
 
 from . import services
 from .models import (
@@ -232,6 +233,9 @@ class ArbitrationQueueAdmin(StaffCaseAdmin):
         return {
             **super().case_context(request, dispute),
             "resolutions": list(mediation_selectors.dispute_resolutions(dispute=dispute)),
+            "offers": list(
+                offer_selectors.dispute_offers(dispute=dispute).select_related("made_by")
+            ),
             "case": case,
             "fees": list(
                 ArbitrationFee.objects.filter(dispute=dispute)

@@ -55,6 +55,14 @@ def reached_the_window(dispute: Dispute) -> bool:
 def arbitrations_for(*, disputes: Sequence[Dispute]) -> dict[int, Arbitration]:
     """Return the arbitration of each dispute that reached the window, by dispute id."""
     found = {d.pk: Arbitration(dispute=d) for d in disputes if reached_the_window(d)}
+    # Settled by an offer: its arbitration is shown when a party had paid a fee (refunded
+    # before a case opened, kept in a case).
+    settled = [
+        d.pk
+        for d in disputes
+        if d.status == DStatus.CLOSED and d.outcome == Dispute.Outcome.SETTLED
+    ]
+    found.update({pk: Arbitration(dispute=d) for d in disputes if (pk := d.pk) in settled})
     if not found:
         return {}
     # A case opens only once both parties paid, so the fee rows lead to every case there is.
@@ -69,6 +77,9 @@ def arbitrations_for(*, disputes: Sequence[Dispute]) -> dict[int, Arbitration]:
             arbitration.case = case
             arbitration.arbitrator = fee.dispute.arbitrator
             arbitration.award = getattr(case, "award", None)
+    for pk in settled:
+        if not found[pk].fees:
+            del found[pk]
     in_arbitration = [pk for pk, a in found.items() if a.dispute.status == DStatus.IN_ARBITRATION]
     if in_arbitration:
         requests = EvidenceRequest.objects.filter(

@@ -162,7 +162,7 @@ class ArbitrationFee(models.Model):
     )
 
     # Paid with the dispute's ``pay_fee``; refunded to the only party who paid when the window
-    # closes (and, once offers settle a dispute before its case opens, to both).
+    # closes, or when the parties settle by an offer before a case opens.
     lifecycle = Lifecycle(
         name="arbitration fee",
         statuses=Status,
@@ -187,6 +187,7 @@ class ArbitrationCase(models.Model):
     class Status(models.TextChoices):
         OPEN = "OPEN", "Open"
         AWARDED = "AWARDED", "Awarded"
+        SETTLED = "SETTLED", "Settled by the parties"
 
     dispute = models.OneToOneField(
         "disputes.Dispute", on_delete=models.PROTECT, related_name="arbitration_case"
@@ -210,6 +211,13 @@ class ArbitrationCase(models.Model):
                 target=Status.AWARDED,
                 actors=[Actor.ARBITRATOR],
                 refuse_state=lambda case: CaseNotOpen("The case is closed: its award is final."),
+            ),
+            # The parties settled by an offer before the award: the case closes, fees stay.
+            Action(
+                "settle",
+                sources=[Status.OPEN],
+                target=Status.SETTLED,
+                actors=[Actor.SYSTEM],
             ),
         ],
     )
@@ -241,7 +249,8 @@ class EvidenceRequest(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     closed_at = models.DateTimeField(null=True, blank=True)
 
-    # The party asked uploads before the due date; the due date closes it, and so does the award.
+    # The party asked uploads before the due date; the due date closes it, and so does the end of
+    # the case (the award, or a settlement).
     lifecycle = Lifecycle(
         name="evidence request",
         statuses=Status,

@@ -20,6 +20,7 @@ from core.money import format_amount, money, quantum
 from disputes import services as disputes
 from disputes.models import Dispute, TimelineEvent
 from mediation.services import parse_split
+from offers import services as offers
 
 from .models import (
     ArbitrationCase,
@@ -446,3 +447,46 @@ def award_issue(
         now=now,
     )
     return award
+
+
+# --- Settled by an offer ---------------------------------------------------------------------
+
+
+def _settled_in_window(dispute: Dispute, *, now: datetime) -> str:
+    """Settled before a case opens: whatever a party paid for arbitration is refunded."""
+    fees = list(
+        ArbitrationFee.objects.select_for_update(of=("self",))
+        .filter(dispute=dispute, status=ArbitrationFee.Status.PAID)
+        .select_related("payer")
+        .order_by("pk")
+    )
+    if not fees:
+        return ""
+    _refund_fees(fees, now=now)
+    return " ".join(
+        f"The {fee.party}'s arbitration fee of {money(fee.amount, fee.currency)} is refunded."
+        for fee in fees
+    )
+
+
+def _settled_in_case(dispute: Dispute, *, now: datetime) -> str:
+    """Settled once the case is open: the fees stay, the case closes as settled, and so do its
+    open evidence requests."""
+    case = ArbitrationCase.objects.select_for_update(of=("self",)).get(dispute=dispute)
+    perform(ArbitrationCase.lifecycle, "settle", case, now=now)
+    perform(
+        EvidenceRequest.lifecycle,
+        "close_with_case",
+        list(
+            EvidenceRequest.objects.select_for_update(of=("self",))
+            .filter(case=case, status=EvidenceRequest.Status.OPEN)
+            .order_by("pk")
+        ),
+        now=now,
+        values={"closed_at": now},
+    )
+    return "The arbitration case closes as settled; the arbitration fees are not refunded."
+
+
+offers.SETTLING[DStatus.ARBITRATION_WINDOW] = _settled_in_window
+offers.SETTLING[DStatus.IN_ARBITRATION] = _settled_in_case

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("contracts.api_urls")),
     path("", include("disputes.api_urls")),
+    path("", include("offers.api_urls")),
     path("", include("mediation.api_urls")),
     path("", include("arbitration.api_urls")),
     path("", include("webhooks.api_urls")),

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "accounts",
     "contracts",
     "disputes",
+    "offers",
     "mediation",
     "arbitration",
     "webhooks",
@@ -255,6 +256,8 @@ AUTO_RELEASE_PERIOD = env_duration("AUTO_RELEASE_PERIOD", "14d")
 MEDIATION_SERVICE_LEVEL = env_duration("MEDIATION_SERVICE_LEVEL", "2d")
 # The parties' time to accept or reject a mediation agent's proposed resolution.
 RESOLUTION_RESPONSE_PERIOD = env_duration("RESOLUTION_RESPONSE_PERIOD", "2d")
+# A party's settlement offer lapses when the other party has not answered it within this.
+OFFER_RESPONSE_PERIOD = env_duration("OFFER_RESPONSE_PERIOD", "2d")
 # The furthest ahead staff may set a deadline (an extension, an evidence request's due date).
 DEADLINE_MAX_AHEAD = env_duration("DEADLINE_MAX_AHEAD", "60d")
 # After a Notice of Non-Resolution: each party's time to agree to arbitration and pay its fee.

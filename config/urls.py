@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("webhooks.urls")),
     path("", include("contracts.urls")),
     path("", include("disputes.urls")),
+    path("", include("offers.urls")),
     path("", include("mediation.party_urls")),
     path("", include("arbitration.party_urls")),
 ]

@@ -20,7 +20,10 @@ the action, never in a view or a serializer.
    notifications, the events the action emits for integrators (``emits`` on the action,
    ``entering`` on the table: see ``webhooks.events``) and, when a person acts in a staff
    role, the audit log's entry (``core.audit``; never for the system) — all in the caller's
-   transaction, so a rollback leaves no trace and a commit always has them.
+   transaction, so a rollback leaves no trace and a commit always has them;
+4. runs what the table declares must follow whenever rows enter a state
+   (:meth:`Lifecycle.on_entering`: a dispute that closes, by whichever action, lapses its open
+   settlement offers), in the same transaction.
 
 *A deadline decides, even before the sweep.* Before a person acts, :meth:`Lifecycle.check`
 applies whatever the row's own passed deadlines did (the refund, the release, the notice the
@@ -201,6 +204,7 @@ class Lifecycle:
         self.timeline_path = timeline
         self.created_emits = (created,) if created else ()
         self.entering = dict(entering or {})
+        self.followers: dict[str, list[str]] = {}
         self._subject = subject
         self.model = None  # bound by contribute_to_class
         unknown = {
@@ -223,6 +227,17 @@ class Lifecycle:
             if unknown:
                 raise ValueError(f"{self.name}.{action.name}: unknown states {sorted(unknown)}")
             self.actions[action.name] = action
+
+    def on_entering(self, state: str, handler: str) -> None:
+        """Declare that whenever rows enter ``state``, by whichever action, the function at the
+        dotted path ``handler`` follows: ``handler(rows, now=)`` with the rows as they are now,
+        in the same transaction. A higher app declares what its own rows owe the change (the
+        open offers of a dispute that closes), so no caller has to remember it."""
+        if state not in self.statuses.values:
+            raise ValueError(f"{self.name}: unknown state {state}")
+        handlers = self.followers.setdefault(state, [])
+        if handler not in handlers:
+            handlers.append(handler)
 
     def contribute_to_class(self, model, name):
         """Bind to the model when declared as a class attribute (``lifecycle = Lifecycle(…)``)."""
@@ -482,6 +497,9 @@ def perform(
         record(emitted, batch, lifecycle=lifecycle, now=now)
     if user is not None:
         _audit(lifecycle, action, batch, user, now)
+    if action.target is not None:
+        for handler in lifecycle.followers.get(action.target, ()):
+            import_string(handler)(batch, now=now)
 
 
 def record_created(lifecycle: Lifecycle, rows: Sequence | Any, *, now: datetime) -> None:

@@ -84,6 +84,29 @@ def parse_amount(
     return amount.quantize(quantum(currency))
 
 
+def parse_split(
+    *, to_freelancer: object, to_client: object, total: Decimal, currency: str
+) -> tuple[Decimal, Decimal]:
+    """Return the two shares if they are exact, non-negative and add up to ``total``."""
+    errors: dict[str, list[str]] = {}
+    shares: dict[str, Decimal] = {}
+    for field, value in (("to_freelancer", to_freelancer), ("to_client", to_client)):
+        try:
+            shares[field] = parse_amount(value, currency=currency, field=field, allow_zero=True)
+        except InvalidInput as error:
+            errors.update(error.fields)
+    if errors:
+        raise InvalidInput("The split is not valid.", code="invalid_amount", fields=errors)
+    if shares["to_freelancer"] + shares["to_client"] != total:
+        message = f"The two shares must add up to {money(total, currency)}, to the cent."
+        raise InvalidInput(
+            message,
+            code="split_mismatch",
+            fields={"to_freelancer": [message], "to_client": [message]},
+        )
+    return shares["to_freelancer"], shares["to_client"]
+
+
 def format_amount(amount: Decimal, currency: str) -> str:
     """Return ``amount`` as a string with exactly the currency's places: "250.00"."""
     return str(amount.quantize(quantum(currency)))

@@ -387,6 +387,7 @@ class Dispute(models.Model):
         ONLY_FREELANCER_PAID = "ONLY_FREELANCER_PAID", "Only the freelancer paid for arbitration"
         ONLY_CLIENT_PAID = "ONLY_CLIENT_PAID", "Only the client paid for arbitration"
         AWARDED = "AWARDED", "Decided by the arbitrator's award"
+        SETTLED = "SETTLED", "Settled by the parties: an offer was accepted"
 
     refund_request = models.OneToOneField(
         RefundRequest, on_delete=models.PROTECT, related_name="dispute"
@@ -594,6 +595,12 @@ class TimelineEvent(models.Model):
         AWARD_ISSUED = "AWARD_ISSUED", "Final award issued"
         DEADLINE_EXTENDED = "DEADLINE_EXTENDED", "Deadline extended"
         MESSAGE_POSTED = "MESSAGE_POSTED", "Message"
+        OFFER_MADE = "OFFER_MADE", "Settlement offer made"
+        OFFER_ACCEPTED = "OFFER_ACCEPTED", "Settlement offer accepted"
+        OFFER_DECLINED = "OFFER_DECLINED", "Settlement offer declined"
+        OFFER_WITHDRAWN = "OFFER_WITHDRAWN", "Settlement offer withdrawn"
+        OFFER_LAPSED = "OFFER_LAPSED", "Settlement offer lapsed"
+        SETTLED = "SETTLED", "Settled by the parties: money moved as offered"
 
     refund_request = models.ForeignKey(
         RefundRequest, on_delete=models.PROTECT, related_name="timeline"

@@ -40,6 +40,7 @@ from disputes.case_admin import (
     local_time,
 )
 from disputes.models import Dispute
+from offers import selectors as offer_selectors
 
 from . import selectors, services
 from .models import MediationQueueItem, Resolution
@@ -234,6 +235,9 @@ class MediationQueueAdmin(StaffCaseAdmin):
         return {
             **super().case_context(request, dispute),
             "resolutions": list(selectors.dispute_resolutions(dispute=dispute)),
+            "offers": list(
+                offer_selectors.dispute_offers(dispute=dispute).select_related("made_by")
+            ),
             "small_claim": services.is_small_claim(dispute.refund_request.amount),
             "small_claims_limit": Decimal(settings.SMALL_CLAIMS_LIMIT),
             "service_level": settings.MEDIATION_SERVICE_LEVEL,

@@ -120,6 +120,7 @@ class Resolution(models.Model):
         REJECTED = "REJECTED", "Rejected"
         EXPIRED = "EXPIRED", "Not answered in time"
         BINDING = "BINDING", "Binding small-claims decision"
+        SUPERSEDED = "SUPERSEDED", "Superseded: the parties settled"
 
     class Answer(models.TextChoices):
         ACCEPTED = "ACCEPTED", "Accepted"
@@ -181,6 +182,13 @@ class Resolution(models.Model):
                 target=Status.EXPIRED,
                 actors=[Actor.SYSTEM],
                 after="resolution_response",
+            ),
+            # The parties settled by an offer while it waited for their answers.
+            Action(
+                "supersede",
+                sources=[Status.PROPOSED],
+                target=Status.SUPERSEDED,
+                actors=[Actor.SYSTEM],
             ),
         ],
     )

@@ -13,39 +13,17 @@ from accounts.services import Message
 from core import deadlines
 from core.actions import Event, perform, service
 from core.errors import InvalidInput, NotAnAgent
-from core.money import money, parse_amount
+from core.money import money, parse_split
 from disputes import services as disputes
 from disputes.models import Dispute, TimelineEvent
+from offers import services as offers
 
 from .models import AlreadyAnswered, Resolution
 
 DStatus = Dispute.Status
 Kind = TimelineEvent.Kind
 
-__all__ = ["AlreadyAnswered", "NotAnAgent"]
-
-
-def parse_split(
-    *, to_freelancer: object, to_client: object, total: Decimal, currency: str
-) -> tuple[Decimal, Decimal]:
-    """Return the two shares if they are exact, non-negative and add up to ``total``."""
-    errors: dict[str, list[str]] = {}
-    shares: dict[str, Decimal] = {}
-    for field, value in (("to_freelancer", to_freelancer), ("to_client", to_client)):
-        try:
-            shares[field] = parse_amount(value, currency=currency, field=field, allow_zero=True)
-        except InvalidInput as error:
-            errors.update(error.fields)
-    if errors:
-        raise InvalidInput("The split is not valid.", code="invalid_amount", fields=errors)
-    if shares["to_freelancer"] + shares["to_client"] != total:
-        message = f"The two shares must add up to {money(total, currency)}, to the cent."
-        raise InvalidInput(
-            message,
-            code="split_mismatch",
-            fields={"to_freelancer": [message], "to_client": [message]},
-        )
-    return shares["to_freelancer"], shares["to_client"]
+__all__ = ["AlreadyAnswered", "NotAnAgent", "parse_split"]
 
 
 def is_small_claim(amount: Decimal) -> bool:
@@ -297,3 +275,22 @@ def remind_resolution(disputes_due: Iterable[Dispute], hours: int, now: datetime
         ),
         now=now,
     )
+
+
+def _settled_by_offer(dispute: Dispute, *, now: datetime) -> str:
+    """An offer settles a dispute whose resolution awaits answers: the resolution is moot."""
+    perform(
+        Resolution.lifecycle,
+        "supersede",
+        list(
+            Resolution.objects.select_for_update(of=("self",))
+            .filter(dispute=dispute, status=Resolution.Status.PROPOSED)
+            .order_by("pk")
+        ),
+        now=now,
+        values={"closed_at": now},
+    )
+    return "The proposed resolution is superseded."
+
+
+offers.SETTLING[DStatus.RESOLUTION_PROPOSED] = _settled_by_offer

@@ -4,9 +4,6 @@ An event is ``{"id", "type", "created_at", "data"}``; ``data`` is the object the
 as its own GET returns it to the recipient. The types are declared where the changes are: an
 action's ``emits`` and a table's ``entering`` and ``created`` (``core.actions``), and the
 reminder sweep (``deadline.reminder``). A test holds those declarations to this catalog.
-
-The ``offer.*`` types are part of the contract with integrators already; the settlement offers
-that emit them do not exist yet, and will only have to declare them on their table.
 """
 
 from __future__ import annotations

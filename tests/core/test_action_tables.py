@@ -63,6 +63,8 @@ from disputes.models import (
 )
 from mediation import services as mediation
 from mediation.models import Resolution
+from offers import services as offers
+from offers.models import Offer
 from tests import kit
 
 pytestmark = pytest.mark.django_db
@@ -81,10 +83,15 @@ MODELS: dict[type, tuple[str, str | None]] = {
     ArbitrationFee: ("dispute.refund_request.contract", "dispute"),
     ArbitrationCase: ("dispute.refund_request.contract", "dispute"),
     EvidenceRequest: ("case.dispute.refund_request.contract", "case.dispute"),
+    Offer: ("dispute.refund_request.contract", "dispute"),
 }
 
 # Person actions no person takes on their own: ending a contract takes them for its milestones.
-TAKEN_INSIDE = {(Milestone, "hold"): "Contract.end", (Milestone, "cancel"): "Contract.end"}
+TAKEN_INSIDE = {
+    (Milestone, "hold"): "Contract.end",
+    (Milestone, "cancel"): "Contract.end",
+    (Dispute, "settle"): "Offer.accept",
+}
 
 SPLIT = {"to_freelancer": "150.00", "to_client": "150.00"}  # of R = 300 in every dispute
 SMALL_CLAIMS = {"SMALL_CLAIMS_ENABLED": True, "SMALL_CLAIMS_LIMIT": "1000.00"}
@@ -547,6 +554,32 @@ SPECS = (
             case=row, actor=user, note="The client paid.", now=w.now
         ),
     ),
+    Spec(
+        Dispute,
+        "offer",
+        lambda w, row, user: offers.offer_make(
+            dispute=row, actor=user, message="Let us settle.", now=w.now, **SPLIT
+        ),
+    ),
+    # A party answers the other party's offer, and withdraws its own (see ``_offers``).
+    Spec(
+        Offer,
+        "accept",
+        lambda w, row, user: offers.offer_accept(offer=row, actor=user, now=w.now),
+        variant=by_side("client"),
+    ),
+    Spec(
+        Offer,
+        "decline",
+        lambda w, row, user: offers.offer_decline(offer=row, actor=user, now=w.now),
+        variant=by_side("client"),
+    ),
+    Spec(
+        Offer,
+        "withdraw",
+        lambda w, row, user: offers.offer_withdraw(offer=row, actor=user, now=w.now),
+        variant=by_side("client"),
+    ),
 )
 SPEC = {(s.model, s.action): s for s in SPECS}
 
@@ -656,6 +689,40 @@ def _support_case(w: World, *, closed: bool = False) -> SupportCase:
     return case
 
 
+def _offers(w: World, action: str, *, then: str = "") -> dict[str, Offer]:
+    """A dispute awaiting the client with an open offer from each party; by the side of who
+    acts, the other party's (to accept or decline) or their own (to withdraw). ``then``: the
+    client accepts, declines or withdraws, or both offers lapse."""
+    built = w.built - django_settings.OFFER_RESPONSE_PERIOD if then == "lapsed" else w.built
+    dispute = w.dispute("filed", now=built)
+    made = {
+        side: offers.offer_make(dispute=dispute, actor=w.users[side], now=built, **SPLIT)
+        for side in ("freelancer", "client")
+    }
+    if then == "lapsed":
+        deadlines.sweep("offers.offers_lapse", now=w.built)
+    elif then == "accepted":
+        offers.offer_accept(offer=made["freelancer"], actor=w.client, now=w.built)
+    elif then == "declined":
+        offers.offer_decline(offer=made["freelancer"], actor=w.client, now=w.built)
+    elif then == "withdrawn":
+        offers.offer_withdraw(offer=made["client"], actor=w.client, now=w.built)
+        return {"": made["client"]}
+    if then in ("accepted", "declined"):
+        return {"": made["freelancer"]}
+    if action == "withdraw":
+        return made
+    return {"client": made["freelancer"], "freelancer": made["client"]}
+
+
+def _settled(w: World, stage: str) -> Dispute:
+    """A dispute at ``stage`` the parties settled: the client accepted the freelancer's offer."""
+    dispute = w.dispute(stage)
+    offer = offers.offer_make(dispute=dispute, actor=w.freelancer, now=w.built, **SPLIT)
+    offers.offer_accept(offer=offer, actor=w.client, now=w.built)
+    return dispute
+
+
 # model -> state -> build(world, action) -> a row, or the rows by variant
 STATES: dict[type, dict[str, Callable[[World, str], Any]]] = {
     Contract: {
@@ -698,6 +765,9 @@ STATES: dict[type, dict[str, Callable[[World, str], Any]]] = {
         ),
         Resolution.Status.EXPIRED: _resolution_expired,
         Resolution.Status.BINDING: _resolution_binding,
+        Resolution.Status.SUPERSEDED: lambda w, a: Resolution.objects.get(
+            dispute=_settled(w, "proposed")
+        ),
     },
     ArbitrationFee: {
         ArbitrationFee.Status.PAID: lambda w, a: _fee(w),
@@ -706,6 +776,9 @@ STATES: dict[type, dict[str, Callable[[World, str], Any]]] = {
     ArbitrationCase: {
         ArbitrationCase.Status.OPEN: lambda w, a: w.dispute("case").arbitration_case,
         ArbitrationCase.Status.AWARDED: lambda w, a: w.dispute("awarded").arbitration_case,
+        ArbitrationCase.Status.SETTLED: lambda w, a: ArbitrationCase.objects.get(
+            dispute=_settled(w, "case")
+        ),
     },
     EvidenceRequest: {
         EvidenceRequest.Status.OPEN: lambda w, a: {
@@ -717,6 +790,13 @@ STATES: dict[type, dict[str, Callable[[World, str], Any]]] = {
     SupportCase: {
         SupportCase.Status.OPEN: lambda w, a: _support_case(w),
         SupportCase.Status.CLOSED: lambda w, a: _support_case(w, closed=True),
+    },
+    Offer: {
+        Offer.Status.OPEN: _offers,
+        Offer.Status.ACCEPTED: lambda w, a: _offers(w, a, then="accepted"),
+        Offer.Status.DECLINED: lambda w, a: _offers(w, a, then="declined"),
+        Offer.Status.WITHDRAWN: lambda w, a: _offers(w, a, then="withdrawn"),
+        Offer.Status.LAPSED: lambda w, a: _offers(w, a, then="lapsed"),
     },
 }
 
@@ -747,6 +827,7 @@ WATCHED = (
     ArbitrationCase,
     EvidenceRequest,
     SupportCase,
+    Offer,
 )
 COUNTED = (
     LedgerTransaction,

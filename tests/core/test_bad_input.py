@@ -27,6 +27,7 @@ from core.api_defaults import UNSTORABLE_TEXT
 from core.models import IdempotencyRecord
 from disputes import services as disputes
 from disputes.models import Dispute, Evidence
+from offers import services as offers
 from tests import kit
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +72,13 @@ def world(client_user, freelancer, agent, arbitrator):
     funded = kit.funded(active, now=now)
     support_case = kit.support_case(submitted, now=now)
     notification = Notification.objects.filter(user=freelancer).order_by("pk").first()
+    offer = offers.offer_make(
+        dispute=stages["filed"],
+        actor=freelancer,
+        to_freelancer="200.00",
+        to_client="100.00",
+        now=now,
+    )
     ids = {
         "contracts": [active.pk],
         "milestones": [funded.pk, submitted.pk],
@@ -80,6 +88,7 @@ def world(client_user, freelancer, agent, arbitrator):
         "evidence-requests": [evidence_request.pk],
         "support-cases": [support_case.pk],
         "notifications": [notification.pk],
+        "offers": [offer.pk],
     }
     draft = stages["draft"].pk
     pages = [

@@ -18,6 +18,7 @@ from contracts import services as contracts
 from contracts.models import Contract
 from disputes import services as disputes
 from mediation import services as mediation
+from offers import services as offers
 
 DEMO_USERS = [
     # username, password, staff role, is_superuser
@@ -177,6 +178,17 @@ class Command(BaseCommand):
                     dispute=dispute,
                     actor=client,
                     reason="Two of the deliverables were drafts, not final files.",
+                    now=now,
+                )
+            if ending == "declined":
+                # While the agent reviews, the client offers the freelancer a settlement.
+                share = (request.amount * 3 / 5).quantize(request.amount)
+                offers.offer_make(
+                    dispute=dispute,
+                    actor=client,
+                    to_freelancer=str(share),
+                    to_client=str(request.amount - share),
+                    message="Three fifths for the final files; let us close this.",
                     now=now,
                 )
             if ending in {"proposed", "window", "arbitration"}:

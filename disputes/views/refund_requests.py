@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.money import money
 
-from .. import selectors, services, staff_reads
+from .. import advice, selectors, services, staff_reads
 from ..models import Dispute, RefundRequest
 from .display import _can_see_dispute, _dispute_of, _timeline, deadline_view
 from .edges import _role
@@ -42,6 +42,7 @@ def refund_request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contract": contract,
         "milestone": refund.milestone,
         "role": role,
+        "advice": advice.refund_request_advice(refund=refund, role=role),
         "dispute": dispute if _can_see_dispute(dispute, user=request.user, role=role) else None,
         "draft": draft if role == "freelancer" else None,
         "resume_url": resume_url(draft) if draft else "",

@@ -18,7 +18,7 @@ from core.errors import DomainError
 from core.formats import local_when
 from core.money import money
 
-from .. import selectors, services, staff_reads
+from .. import advice, selectors, services, staff_reads
 from ..forms import DeclineForm, EvidenceForm
 from ..models import Dispute
 from .display import _timeline, deadline_view
@@ -55,6 +55,7 @@ def _render_dispute(
         "contract": contract,
         "milestone": dispute.milestone,
         "role": role,
+        "advice": advice.dispute_advice(dispute=dispute, role=role),
         "deadline": deadline_view(deadline, now=now, role=role),
         "panels": panels,
         "feedback_visible": (

@@ -99,8 +99,8 @@ class TestNoticePanel:
         assert html.count("badge-fee-unpaid") == 2
         assert "Agree to arbitration and pay 50.00 USD" in html
         assert pay_url(window) in html
-        assert "that party receives 300.00 USD and its fee back" in html
-        assert "300.00 USD is refunded to the client and the dispute closes" in html
+        assert "Only you pay: you receive 300.00 USD and your fee back." in html
+        assert "Neither pays: 300.00 USD is refunded to " in html
 
     def test_both_parties_see_who_has_paid(self, window, freelancer, client_user):
         fee = pay(window, freelancer)
@@ -168,7 +168,7 @@ class TestFeePay:
 
         [message] = shown_messages(response)
         assert message.startswith("You agreed to arbitration and paid your fee of 50.00 USD.")
-        assert "if not, you receive the 300.00 USD in dispute and your fee back" in message
+        assert "if not, you receive 300.00 USD and your fee back" in message
         fee = ArbitrationFee.objects.get(dispute=window)
         assert (fee.party, fee.amount) == ("freelancer", Decimal("50.00"))
         assert LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.FEE).count() == 1

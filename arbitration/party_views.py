@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 from contracts.views import NextStep
 from core import deadlines
 from core.errors import DomainError
-from core.forms import BrowserForm
+from core.forms import BrowserForm, refusal_on_form
 from core.money import money
 from disputes import advice
 from disputes import selectors as dispute_selectors
@@ -250,7 +250,6 @@ def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
         )
 
     if not form.is_valid():
-        messages.error(request, "Please correct the errors below.")
         return show_errors()
     try:
         evidence = dispute_services.evidence_add(
@@ -261,12 +260,9 @@ def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
             now=timezone.now(),
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
-        named = [name for name in exc.fields if name in form.fields]
-        for name in named:
-            form.add_error(name, exc.fields[name])
-        if named:
+        if refusal_on_form(form, exc):
             return show_errors()
+        messages.error(request, exc.message)
         return redirect(dispute)
     messages.success(
         request,

@@ -114,7 +114,6 @@ def dispute_decline(request: HttpRequest, pk: int) -> HttpResponse:
     dispute = selectors.dispute_get_for_user(user=request.user, pk=pk)
     form = DeclineForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Please correct the errors below.")
         return _render_dispute(request, pk=pk, bound={"decline": form}, status=400)
     try:
         dispute = services.dispute_decline(
@@ -124,9 +123,9 @@ def dispute_decline(request: HttpRequest, pk: int) -> HttpResponse:
             now=timezone.now(),
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
         if _add_field_errors(form, exc):
             return _render_dispute(request, pk=pk, bound={"decline": form}, status=400)
+        messages.error(request, exc.message)
         return redirect(dispute)
     messages.success(
         request,

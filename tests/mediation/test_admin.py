@@ -281,7 +281,7 @@ class TestCasePage:
         assert "badge-internal" in page
         assert "250.00 USD" in page  # D
         assert "300.00 USD" in page  # R
-        assert "A mediation agent proposes a resolution (service level)" in page
+        assert "Service level: propose a resolution by <strong>" in page
 
     def test_the_parties_never_see_the_internal_notes(self, agent, contract, dispute, client):
         disputes.dispute_note_add(

@@ -17,6 +17,7 @@ from ..models import Dispute, RefundRequest
 from .display import _can_see_dispute, _dispute_of, _timeline, deadline_view
 from .edges import _role
 from .filing import resume_url
+from .live import state_version
 
 RRStatus = RefundRequest.Status
 DStatus = Dispute.Status
@@ -49,6 +50,7 @@ def refund_request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "deadline": deadline_view(refund.current_deadline(), now=now, role=role),
         "can_answer": is_open and role == "freelancer" and not request.user.is_suspended,
         "events": _timeline(events, refund.currency),
+        "live_version": state_version(refund, events),
     }
     return render(request, "disputes/refund_request.html", context)
 

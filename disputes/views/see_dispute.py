@@ -25,6 +25,7 @@ from .display import _timeline, deadline_view
 from .edges import _add_field_errors, _role
 from .extensions import dispute_panels
 from .filing import resume_url
+from .live import state_version
 
 DStatus = Dispute.Status
 
@@ -73,6 +74,7 @@ def _render_dispute(
         ),
         "to_review": dispute.amount if dispute.amount is not None else None,
         "rest": refund.amount - dispute.amount if dispute.amount is not None else None,
+        "live_version": state_version(dispute, events),
     }
     return render(request, "disputes/dispute.html", context, status=status)
 

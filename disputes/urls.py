@@ -6,9 +6,7 @@ app_name = "disputes"
 urlpatterns = [
     path("contracts/<int:pk>/end/", views.contract_end, name="contract-end"),
     path("refund-requests/<int:pk>/", views.refund_request_detail, name="refund-request"),
-    path(
-        "refund-requests/<int:pk>/live/", views.refund_request_live, name="refund-request-live"
-    ),
+    path("refund-requests/<int:pk>/live/", views.refund_request_live, name="refund-request-live"),
     path(
         "refund-requests/<int:pk>/accept/",
         views.refund_request_accept,

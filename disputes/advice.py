@@ -42,12 +42,13 @@ class Advice:
     """The sentences a reader sees about what comes next, each empty where nothing applies.
 
     ``summary`` heads the stage's panel; ``on_act`` says what the reader's own action there does
-    (accepting the dispute, paying the fee); ``outcomes`` lists what each way the deadline can
-    still go gives, from where things stand now.
+    (accepting the dispute or the resolution, paying the fee), ``on_reject`` what rejecting does;
+    ``outcomes`` lists what each way the deadline can still go gives, from where things stand.
     """
 
     summary: str = ""
     on_act: str = ""
+    on_reject: str = ""
     outcomes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -115,11 +116,14 @@ def dispute_advice(
     role: str | None,
     paid: Collection[str] = (),
     fee: Decimal | None = None,
+    split: tuple[Decimal, Decimal] | None = None,
+    accepted: Collection[str] = (),
 ) -> Advice:
     """What comes next on ``dispute`` for a reader in ``role`` (None: staff or another reader).
 
     ``paid`` names the parties who have paid the arbitration fee; ``fee`` is the reader's share,
-    for the sentence beside the button that pays it.
+    for the sentence beside the button that pays it. ``split`` is the proposed resolution (to
+    the freelancer, to the client) and ``accepted`` the parties who have accepted it so far.
     """
     request = dispute.refund_request
     reader = _Reader(request.contract, role)
@@ -134,13 +138,84 @@ def dispute_advice(
                 "sides and proposes a non-binding resolution; the money stays in escrow meanwhile."
             )
         )
+    if dispute.status == DStatus.RESOLUTION_PROPOSED and split is not None:
+        return _resolution_proposed(dispute, reader, split, frozenset(accepted))
     if dispute.status == DStatus.ARBITRATION_WINDOW:
         return _arbitration_window(dispute, reader, frozenset(paid), fee)
     return Advice()
 
 
-def _draft(dispute: Dispute, reader: _Reader) -> Advice:
+def _resolution_proposed(
+    dispute: Dispute, reader: _Reader, split: tuple[Decimal, Decimal], accepted: frozenset[str]
+) -> Advice:
+    """The rule at the answers' deadline (DESIGN §3.6), from who has accepted so far.
+
+    Both accept: the money moves as proposed. A rejection, or silence from either at the
+    deadline: a Notice of Non-Resolution, and the money stays in escrow.
+    """
     request = dispute.refund_request
+    currency = request.currency
+    due = local_when(dispute.response_due_at)
+    n = reader.name
+    moves = (
+        f"{money(split[0], currency)} to {n('freelancer')} and {money(split[1], currency)} to "
+        f"{n('client')}"
+    )
+    notice = "a Notice of Non-Resolution follows and the money stays in escrow"
+    on_reject = (
+        "Rejecting leads to a Notice of Non-Resolution; the money stays in escrow. Each party "
+        "may then pay for binding arbitration; if neither does, "
+        f"{money(request.amount, currency)} is refunded to {n('client')}."
+    )
+    if reader.role is None:
+        answered = " and ".join(f"the {p}" for p in PARTIES if p in accepted)
+        summary = (
+            (f"{_start(answered)} accepted. " if answered else "")
+            + f"If both parties accept by {due}, the money moves as proposed: {moves}. "
+            f"Otherwise {notice}."
+        )
+        return Advice(summary=summary)
+    other = _other(reader.role)
+    if reader.role in accepted and other in accepted:
+        return Advice(summary=f"Both of you accepted: the money moves as proposed: {moves}.")
+    if reader.role in accepted:
+        summary = (
+            f"You accepted the resolution. If {n(other)} accepts it too by {due}, the money "
+            f"moves as proposed: {moves}. Otherwise {notice}."
+        )
+        return Advice(summary=summary)
+    if other in accepted:
+        summary = (
+            f"{_start(n(other))} accepted the resolution. If you accept it too by {due}, the "
+            f"money moves at once: {moves}. If you reject it or do not answer by then, {notice}."
+        )
+        on_act = (
+            f"{_start(n(other))} has accepted already. If you accept too, the money moves at "
+            f"once: {moves}, and the dispute closes."
+        )
+        return Advice(summary=summary, on_act=on_act, on_reject=on_reject)
+    summary = (
+        f"Accept or reject the resolution by {due}. If both of you accept, the money moves as "
+        f"proposed: {moves}. A rejection, or no answer from either of you by then, leads to a "
+        "Notice of Non-Resolution; the money stays in escrow."
+    )
+    on_act = (
+        f"If {n(other)} accepts too by {due}, the money moves as proposed: {moves}, and the "
+        "dispute closes."
+    )
+    return Advice(summary=summary, on_act=on_act, on_reject=on_reject)
+
+
+def draft_advice(*, refund: RefundRequest, role: str | None) -> Advice:
+    """What a draft dispute on ``refund`` leaves to happen: the refund request's deadline."""
+    return _draft_of(refund, _Reader(refund.contract, role))
+
+
+def _draft(dispute: Dispute, reader: _Reader) -> Advice:
+    return _draft_of(dispute.refund_request, reader)
+
+
+def _draft_of(request: RefundRequest, reader: _Reader) -> Advice:
     return Advice(
         summary=(
             f"Submit it by {local_when(request.response_due_at)}, or "

@@ -24,7 +24,7 @@ from core.errors import DomainError
 from core.formats import local_when
 from core.money import format_amount, money
 
-from .. import selectors, services
+from .. import advice, selectors, services
 from ..forms import AmountForm, DetailsForm, FeedbackForm
 from ..models import Dispute, RefundRequest
 from .display import _can_see_dispute, _dispute_of, deadline_view
@@ -131,6 +131,7 @@ def _render_step(
         "steps": steps,
         "step": steps[current],
         "deadline": deadline_view(refund.current_deadline(), now=now, role="freelancer"),
+        "advice": advice.draft_advice(refund=refund, role="freelancer"),
         **extra,
     }
     return render(request, f"disputes/step_{step}.html", context, status=status)

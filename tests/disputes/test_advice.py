@@ -151,6 +151,59 @@ class TestTheArbitrationWindow:
         )
 
 
+class TestTheProposedResolution:
+    """Each combination of who has accepted the agent's 180/120 split, and each reader."""
+
+    SPLIT = (Decimal("180.00"), Decimal("120.00"))
+    EXPECTED = {
+        ((), "freelancer"): (
+            "Accept or reject the resolution by {due}. If both of you accept, the money moves "
+            "as proposed: 180.00 USD to you and 120.00 USD to carol-client. A rejection, or no "
+            "answer from either of you by then, leads to a Notice of Non-Resolution; the money "
+            "stays in escrow.",
+            "If carol-client accepts too by {due}, the money moves as proposed: 180.00 USD to "
+            "you and 120.00 USD to carol-client, and the dispute closes.",
+        ),
+        ((), None): (
+            "If both parties accept by {due}, the money moves as proposed: 180.00 USD to the "
+            "freelancer and 120.00 USD to the client. Otherwise a Notice of Non-Resolution "
+            "follows and the money stays in escrow.",
+            "",
+        ),
+        (("freelancer",), "freelancer"): (
+            "You accepted the resolution. If carol-client accepts it too by {due}, the money "
+            "moves as proposed: 180.00 USD to you and 120.00 USD to carol-client. Otherwise a "
+            "Notice of Non-Resolution follows and the money stays in escrow.",
+            "",
+        ),
+        (("freelancer",), "client"): (
+            "frank-freelancer accepted the resolution. If you accept it too by {due}, the money "
+            "moves at once: 180.00 USD to frank-freelancer and 120.00 USD to you. If you reject "
+            "it or do not answer by then, a Notice of Non-Resolution follows and the money stays "
+            "in escrow.",
+            "frank-freelancer has accepted already. If you accept too, the money moves at once: "
+            "180.00 USD to frank-freelancer and 120.00 USD to you, and the dispute closes.",
+        ),
+        (("client",), None): (
+            "The client accepted. If both parties accept by {due}, the money moves as proposed: "
+            "180.00 USD to the freelancer and 120.00 USD to the client. Otherwise a Notice of "
+            "Non-Resolution follows and the money stays in escrow.",
+            "",
+        ),
+    }
+
+    @pytest.mark.parametrize(("accepted", "reader"), list(EXPECTED))
+    def test_tells_each_reader_what_the_answers_will_do(self, contract, agent, accepted, reader):
+        dispute = kit.proposed(contract, agent, to_freelancer="180.00", to_client="120.00")
+        summary, on_accept = self.EXPECTED[(accepted, reader)]
+        due = local_when(dispute.response_due_at)
+
+        advice = dispute_advice(dispute=dispute, role=reader, split=self.SPLIT, accepted=accepted)
+
+        assert advice.summary == summary.format(due=due)
+        assert advice.on_act == on_accept.format(due=due)
+
+
 class TestTheClientsAnswer:
     @pytest.mark.parametrize(
         ("reader", "summary"),

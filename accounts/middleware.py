@@ -1,6 +1,6 @@
-import zoneinfo
-
 from django.utils import timezone
+
+from core.formats import zone_of
 
 
 class UserTimeZoneMiddleware:
@@ -11,12 +11,7 @@ class UserTimeZoneMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        zone = None
-        if user is not None and user.is_authenticated:
-            try:
-                zone = zoneinfo.ZoneInfo(user.time_zone)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                zone = None
+        zone = zone_of(user) if user is not None and user.is_authenticated else None
         # override() restores the previous zone afterwards, so nothing leaks to the next
         # request (or task) this thread serves.
         with timezone.override(zone):

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
 from core import outbox
+from core.formats import in_reader_zone, zone_of
 
 from .models import Notification
 
@@ -53,9 +54,12 @@ def deliver_emails(ids: list[int], *, now: datetime) -> outbox.Outcome:
         if not notification.user.email:
             done.skipped[notification.pk] = "The user has no e-mail address."
             continue
-        body = f"{notification.body}\n\n{settings.SITE_URL}{notification.url}".strip()
+        # The recipient reads the moments the text names in their own time zone.
+        zone = zone_of(notification.user)
+        body = in_reader_zone(notification.body, zone)
+        body = f"{body}\n\n{settings.SITE_URL}{notification.url}".strip()
         message = EmailMessage(
-            subject=notification.title,
+            subject=in_reader_zone(notification.title, zone),
             body=body,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[notification.user.email],

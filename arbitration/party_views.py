@@ -27,9 +27,9 @@ from django.views.decorators.http import require_POST
 from contracts.views import NextStep
 from core import deadlines
 from core.errors import DomainError
-from core.formats import local_when
-from core.forms import BrowserForm
+from core.forms import BrowserForm, refusal_on_form
 from core.money import money
+from disputes import advice
 from disputes import selectors as dispute_selectors
 from disputes import services as dispute_services
 from disputes import views as dispute_views
@@ -130,16 +130,18 @@ def arbitration_panel(
     party = role if role in PARTIES else None
     can_act = party is not None and not user.is_suspended
     window_open = dispute.status == DStatus.ARBITRATION_WINDOW and now < dispute.response_due_at
+    fee = (
+        fees[party].amount
+        if party in fees
+        else services.arbitration_fee(amount=request.amount, currency=request.currency)
+    )
     context = {
         "fees": [
             FeeStatus(party=p, user=getattr(contract, p), fee=fees.get(p), you=party == p)
             for p in PARTIES
         ],
-        "fee": (
-            fees[party].amount
-            if party in fees
-            else services.arbitration_fee(amount=request.amount, currency=request.currency)
-        ),
+        "fee": fee,
+        "advice": advice.dispute_advice(dispute=dispute, role=party, paid=fees.keys(), fee=fee),
         "notice": next(
             (e for e in reversed(events) if e.kind == TimelineEvent.Kind.NON_RESOLUTION), None
         ),
@@ -221,7 +223,6 @@ def fee_pay(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect(dispute)
     dispute.refresh_from_db(fields=["status", "response_due_at"])
-    refund = dispute.refund_request
     paid = f"You agreed to arbitration and paid your fee of {money(fee.amount, fee.currency)}."
     if dispute.status == DStatus.IN_ARBITRATION:
         messages.success(
@@ -231,14 +232,8 @@ def fee_pay(request: HttpRequest, pk: int) -> HttpResponse:
             "award.",
         )
     else:
-        contract = refund.contract
-        other = getattr(contract, _other(fee.party))
-        messages.success(
-            request,
-            f"{paid} If {other} pays too by {local_when(dispute.response_due_at)}, an arbitrator "
-            f"takes the case; if not, you receive the {money(refund.amount, refund.currency)} "
-            "in dispute and your fee back.",
-        )
+        summary = advice.dispute_advice(dispute=dispute, role=fee.party, paid={fee.party}).summary
+        messages.success(request, f"{paid} {summary.removeprefix('You paid your fee. ')}")
     return redirect(dispute)
 
 
@@ -255,7 +250,6 @@ def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
         )
 
     if not form.is_valid():
-        messages.error(request, "Please correct the errors below.")
         return show_errors()
     try:
         evidence = dispute_services.evidence_add(
@@ -266,12 +260,9 @@ def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
             now=timezone.now(),
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
-        named = [name for name in exc.fields if name in form.fields]
-        for name in named:
-            form.add_error(name, exc.fields[name])
-        if named:
+        if refusal_on_form(form, exc):
             return show_errors()
+        messages.error(request, exc.message)
         return redirect(dispute)
     messages.success(
         request,

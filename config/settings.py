@@ -115,6 +115,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.inbox",
+                "core.context_processors.live",
             ],
         },
     },
@@ -244,6 +245,10 @@ CURRENCIES = {
     "JPY": 0,
     "KWD": 3,
 }
+
+# Open pages that follow a deadline (See Dispute, See Request, Contract history) ask the server
+# for their status and deadline card this often, in seconds.
+LIVE_POLL_SECONDS = int(os.environ.get("LIVE_POLL_SECONDS", "15"))
 
 # --- Deadlines (each a duration; stored on its row as an absolute UTC *_due_at) ------------
 # The freelancer's time to accept a refund request or file a dispute.

@@ -417,6 +417,15 @@ class Milestone(models.Model):
     def currency(self) -> str:
         return self.escrow_account.currency
 
+    @property
+    def released_automatically(self) -> bool:
+        """Whether its auto-release deadline released it: no person can release after that."""
+        return (
+            self.released_at is not None
+            and self.auto_release_due_at is not None
+            and self.released_at >= self.auto_release_due_at
+        )
+
 
 class MilestoneTerms(models.Model):
     """A milestone's terms as its client funded them, and their SHA-256 (``contracts.terms``).

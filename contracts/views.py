@@ -24,6 +24,7 @@ from core import audit
 from core.errors import DomainError
 from core.files import private_file_response
 from core.formats import local_when
+from core.forms import refusal_on_form
 from core.money import money
 
 from . import selectors, services
@@ -235,8 +236,8 @@ def contract_new(request: HttpRequest) -> HttpResponse:
                 now=timezone.now(),
             )
         except DomainError as exc:
-            _add_field_errors(form, exc)
-            messages.error(request, exc.message)
+            if not refusal_on_form(form, exc):
+                messages.error(request, exc.message)
         else:
             messages.success(
                 request,
@@ -251,11 +252,6 @@ def contract_new(request: HttpRequest) -> HttpResponse:
 # --- Actions ----------------------------------------------------------------------------------
 
 
-def _add_field_errors(form: forms.Form, exc: DomainError) -> None:
-    for name, errors in exc.fields.items():
-        form.add_error(name if name in form.fields else None, errors)
-
-
 def _failed(
     request: HttpRequest,
     exc: DomainError,
@@ -264,16 +260,16 @@ def _failed(
     form: forms.Form | None = None,
     key: tuple | None = None,
 ) -> HttpResponse:
-    """Report a refused action: on the re-rendered form when it names fields, else by redirect."""
-    messages.error(request, exc.message)
+    """Report a refused action once: on the re-rendered form when it names fields (at the field,
+    or above the form's fields), else as a message after the redirect."""
     if form is not None and exc.fields:
-        _add_field_errors(form, exc)
+        refusal_on_form(form, exc)
         return _render_detail(request, pk=contract_pk, bound={key: form}, status=400)
+    messages.error(request, exc.message)
     return redirect("contracts:detail", pk=contract_pk)
 
 
 def _invalid(request: HttpRequest, *, contract_pk: int, form: forms.Form, key: tuple):
-    messages.error(request, "Please correct the errors below.")
     return _render_detail(request, pk=contract_pk, bound={key: form}, status=400)
 
 

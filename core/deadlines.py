@@ -39,6 +39,7 @@ class Deadline:
     starts_at: datetime | None
     label: str
     enforced: bool = True  # False for service levels, which move no money
+    task: str = ""  # what the one whose move it is does by then: "propose a resolution"
 
     def for_party(self, party: str, label: str) -> Deadline:
         return replace(self, party=party, label=label)
@@ -75,6 +76,9 @@ class DeadlineKind:
     label: str
     party: str | Callable[[Any], str]
     due: str | Callable[[Any], datetime | None]
+    # What the one whose move it is does by the deadline, to follow "Service level: " or
+    # "Deadline: " on staff pages ("propose a resolution").
+    task: str = ""
     starts: str | Callable[[Any], datetime | None] | None = None
     enforced: bool = True
     apply: Callable[..., None] | None = None
@@ -119,6 +123,7 @@ class DeadlineKind:
             starts_at=_read(row, self.starts),
             label=self.label,
             enforced=self.enforced,
+            task=self.task,
         )
 
     def queryset(self) -> QuerySet:

@@ -6,6 +6,7 @@ from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdmin, ReadOnlyInline, amount_column
 from core.errors import DomainError
+from core.formats import local_when
 
 from . import services, staff_reads
 from .models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
@@ -124,7 +125,7 @@ class DisputeAdmin(NotOwnCaseAdmin):
         current = obj.current_deadline()
         if current is None:
             return "—"
-        return f"{current.party}: {current.due_at:%Y-%m-%d %H:%M} UTC"
+        return f"{current.party}: {local_when(current.due_at)}"
 
 
 class CloseCaseForm(forms.Form):

@@ -30,6 +30,7 @@ from django.utils.html import format_html
 from accounts.models import Role, User
 from core.actions import Actor, holds_role
 from core.errors import DomainError
+from core.forms import refusal_on_form
 from core.money import money
 
 from . import selectors, services, staff_reads
@@ -406,10 +407,13 @@ class StaffCaseAdmin(admin.ModelAdmin):
                 try:
                     done = getattr(self, f"case_{name}")(request, dispute, form.cleaned_data)
                 except DomainError as error:
-                    for field, errors in error.fields.items():
-                        for message in errors:
-                            form.add_error(field if field in form.fields else None, message)
-                    self.message_user(request, error.message, messages.ERROR)
+                    # Each message once: on the form when it names its fields, else on the page.
+                    if error.fields:
+                        refusal_on_form(form, error)
+                        summary = "Please correct the errors below."
+                        self.message_user(request, summary, messages.ERROR)
+                    else:
+                        self.message_user(request, error.message, messages.ERROR)
                     status = error.status
                 else:
                     self.message_user(request, done, messages.SUCCESS)

@@ -6,6 +6,7 @@ app_name = "disputes"
 urlpatterns = [
     path("contracts/<int:pk>/end/", views.contract_end, name="contract-end"),
     path("refund-requests/<int:pk>/", views.refund_request_detail, name="refund-request"),
+    path("refund-requests/<int:pk>/live/", views.refund_request_live, name="refund-request-live"),
     path(
         "refund-requests/<int:pk>/accept/",
         views.refund_request_accept,
@@ -18,6 +19,7 @@ urlpatterns = [
     path("disputes/<int:pk>/review/", views.dispute_review, name="dispute-review"),
     path("disputes/<int:pk>/submit/", views.dispute_submit, name="dispute-submit"),
     path("disputes/<int:pk>/", views.dispute_detail, name="dispute"),
+    path("disputes/<int:pk>/live/", views.dispute_live, name="dispute-live"),
     path("disputes/<int:pk>/accept/", views.dispute_accept, name="dispute-accept"),
     path("disputes/<int:pk>/decline/", views.dispute_decline, name="dispute-decline"),
     path("disputes/<int:pk>/evidence/", views.evidence_add, name="evidence-add"),

@@ -25,6 +25,7 @@ from contracts.views import NextStep
 from core.errors import DomainError
 from core.formats import local_when
 from core.money import money
+from disputes import advice
 from disputes import selectors as dispute_selectors
 from disputes.models import Dispute
 from disputes.views import DisputePanel
@@ -103,6 +104,7 @@ def resolution_panel(
             unanswered[0], f"The {unanswered[0]}'s time to accept or reject the proposed resolution"
         )
     other = _other(role) if role in PARTIES else None
+    accepted = {p for p in PARTIES if resolution.answer_of(p) == Resolution.Answer.ACCEPTED}
     status_label = resolution.get_status_display()
     if deadline is not None:
         status_label = f"Waiting for the {unanswered[0]}"
@@ -111,6 +113,12 @@ def resolution_panel(
         context={
             "resolution": resolution,
             "status_label": status_label,
+            "advice": advice.dispute_advice(
+                dispute=dispute,
+                role=role,
+                split=(resolution.to_freelancer, resolution.to_client),
+                accepted=accepted,
+            ),
             "answers": answers,
             "current": dispute.status == DStatus.RESOLUTION_PROPOSED,
             "binding": resolution.status == Resolution.Status.BINDING,
@@ -190,9 +198,10 @@ def _answered_message(dispute: Dispute, resolution: Resolution, user) -> str:
         return (
             f"You accepted the proposed resolution. Both parties have, so the money moved: {split}."
         )
-    other = contract.client if user.pk == contract.freelancer_id else contract.freelancer
-    return (
-        f"You accepted the proposed resolution. If {other} accepts it too by "
-        f"{local_when(dispute.response_due_at)}, the money moves as proposed: {split}. Otherwise a "
-        "Notice of Non-Resolution follows."
-    )
+    role = contract.role_of(user)
+    return advice.dispute_advice(
+        dispute=dispute,
+        role=role,
+        split=(resolution.to_freelancer, resolution.to_client),
+        accepted={role},
+    ).summary

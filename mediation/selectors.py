@@ -34,8 +34,7 @@ def mediation_queue(*, for_user=None) -> QuerySet[MediationQueueItem]:
             refund_request__contract__freelancer=for_user
         )
     return (
-        queue
-        .select_related(
+        queue.select_related(
             "refund_request__contract__client",
             "refund_request__contract__freelancer",
             "agent",
@@ -102,6 +101,10 @@ class DisputeStatistics:
     service_level: timedelta
 
 
+# The stages of a dispute that was never submitted: statistics leave them out.
+UNSUBMITTED = frozenset({DStatus.DRAFT, DStatus.LAPSED})
+
+
 def _median(values: list[timedelta]) -> timedelta | None:
     return statistics.median(values) if values else None
 
@@ -120,13 +123,18 @@ def _service_level(
 
 
 def dispute_statistics(*, service_level: timedelta) -> DisputeStatistics:
-    """Count disputes by stage and outcome; time to resolution; agents' service level."""
+    """Count disputes by stage and outcome; time to resolution; agents' service level.
+
+    Only submitted disputes count: a draft (or one that lapsed as a draft) is the freelancer's
+    own, never a dispute anyone handled.
+    """
+    submitted = Dispute.objects.filter(submitted_at__isnull=False)
     stages = Counter(
-        dict(Dispute.objects.values_list("status").annotate(n=Count("pk")).order_by("status"))
+        dict(submitted.values_list("status").annotate(n=Count("pk")).order_by("status"))
     )
     outcomes = Counter(
         dict(
-            Dispute.objects.exclude(outcome="")
+            submitted.exclude(outcome="")
             .values_list("outcome")
             .annotate(n=Count("pk"))
             .order_by("outcome")
@@ -148,7 +156,9 @@ def dispute_statistics(*, service_level: timedelta) -> DisputeStatistics:
     for username, declined_at, first_proposed_at in handled:
         per_agent[username].append((declined_at, first_proposed_at))
     return DisputeStatistics(
-        by_stage=[(status.label, stages[status.value]) for status in DStatus],
+        by_stage=[
+            (status.label, stages[status.value]) for status in DStatus if status not in UNSUBMITTED
+        ],
         by_outcome=[(outcome.label, outcomes[outcome.value]) for outcome in Dispute.Outcome],
         closed=len(durations),
         median_to_resolution=_median(durations),

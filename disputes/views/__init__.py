@@ -48,6 +48,7 @@ from .filing import (
     dispute_submit,
     resume_url,
 )
+from .live import dispute_live, refund_request_live
 from .messages import dispute_message_post
 from .refund_requests import refund_request_accept, refund_request_detail
 from .see_dispute import dispute_accept, dispute_decline, dispute_detail, render_dispute
@@ -70,6 +71,7 @@ __all__ = [
     "dispute_amount",
     "dispute_decline",
     "dispute_detail",
+    "dispute_live",
     "dispute_details",
     "dispute_dossier",
     "dispute_feedback",
@@ -83,6 +85,7 @@ __all__ = [
     "milestone_next_step",
     "refund_request_accept",
     "refund_request_detail",
+    "refund_request_live",
     "register_dispute_panel",
     "register_stage_next_step",
     "render_dispute",

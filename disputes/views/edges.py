@@ -14,6 +14,7 @@ from django import forms
 from contracts.models import Contract
 from core.actions import atomic
 from core.errors import DomainError
+from core.forms import refusal_on_form
 
 from ..models import Evidence
 
@@ -25,17 +26,8 @@ def _role(contract: Contract, user) -> str | None:
 def _add_field_errors(
     form: forms.Form, exc: DomainError, aliases: dict[str, str] | None = None
 ) -> bool:
-    """Put the service's field errors on ``form``; return whether any named a form field."""
-    aliases = aliases or {}
-    named = False
-    for name, errors in exc.fields.items():
-        field = aliases.get(name, name)
-        if field in form.fields:
-            named = True
-            form.add_error(field, errors)
-        else:
-            form.add_error(None, errors)
-    return named
+    """Put the service's errors on ``form``, each once; return whether any named a form field."""
+    return refusal_on_form(form, exc, aliases)
 
 
 def _store_each(files: list, add: Callable[[object], Evidence]) -> list[Evidence]:

@@ -58,17 +58,16 @@ def contract_end(request: HttpRequest, pk: int) -> HttpResponse:
 
     form = _end_form(contract, request.POST)
     if not form.is_valid():
-        messages.error(request, "Please correct the errors below.")
         return _render_end(request, contract, form, status=400)
     try:
         requests = services.contract_end(
             contract=contract, actor=request.user, payments=form.payments(), now=timezone.now()
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
         aliases = {name: form.service_field(name) or name for name in exc.fields}
         if _add_field_errors(form, exc, aliases):
             return _render_end(request, contract, form, status=400)
+        messages.error(request, exc.message)
         return redirect(contract)
     messages.success(request, _ended_message(contract, requests))
     return redirect(contract)

@@ -28,7 +28,6 @@ def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
     dispute = selectors.dispute_get_for_user(user=request.user, pk=pk)
     form = EvidenceForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "Please correct the errors below.")
         return _render_dispute(request, pk=pk, bound={"evidence": form}, status=400)
     now = timezone.now()
     try:
@@ -43,9 +42,9 @@ def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
             ),
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
         if _add_field_errors(form, exc, {"file": "files"}):
             return _render_dispute(request, pk=pk, bound={"evidence": form}, status=400)
+        messages.error(request, exc.message)
         return redirect(dispute)
     names = ", ".join(f"“{e.name}”" for e in stored)
     messages.success(request, f"Added {_files_text(len(stored))} to the dispute: {names}.")

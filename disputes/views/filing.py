@@ -24,7 +24,7 @@ from core.errors import DomainError
 from core.formats import local_when
 from core.money import format_amount, money
 
-from .. import selectors, services
+from .. import advice, selectors, services
 from ..forms import AmountForm, DetailsForm, FeedbackForm
 from ..models import Dispute, RefundRequest
 from .display import _can_see_dispute, _dispute_of, deadline_view
@@ -91,10 +91,10 @@ def _filing_failed(
     aliases: dict[str, str] | None = None,
 ) -> HttpResponse:
     """Report a refused step: on its form when the error names fields, else by redirect."""
-    messages.error(request, exc.message)
     named = form is not None and exc.fields and _add_field_errors(form, exc, aliases)
     if named and render_step is not None:
         return render_step()
+    messages.error(request, exc.message)
     if isinstance(exc, services.FilingLocked) and dispute is not None:
         return redirect(dispute)
     return redirect(refund)
@@ -131,6 +131,7 @@ def _render_step(
         "steps": steps,
         "step": steps[current],
         "deadline": deadline_view(refund.current_deadline(), now=now, role="freelancer"),
+        "advice": advice.draft_advice(refund=refund, role="freelancer"),
         **extra,
     }
     return render(request, f"disputes/step_{step}.html", context, status=status)
@@ -164,7 +165,6 @@ def dispute_feedback(request: HttpRequest, pk: int) -> HttpResponse:
         )
 
     if not form.is_valid():
-        messages.error(request, "Please correct the errors below.")
         return render_step()
     fields = {
         "feedback_rating": form.cleaned_data["feedback_rating"],
@@ -223,7 +223,6 @@ def dispute_details(request: HttpRequest, pk: int) -> HttpResponse:
     proceed = request.POST.get("action") == "continue"
     form = DetailsForm(request.POST, request.FILES, require_complete=proceed)
     if not form.is_valid():
-        messages.error(request, "Please correct the errors below.")
         return render_step(form, status=400)
     now = timezone.now()
     files = form.cleaned_data["files"]
@@ -290,7 +289,6 @@ def dispute_amount(request: HttpRequest, pk: int) -> HttpResponse:
 
     form = AmountForm(request.POST, currency=refund.currency, refund=refund_text)
     if not form.is_valid():
-        messages.error(request, "Please correct the errors below.")
         return render_step(form, status=400)
     try:
         services.dispute_update(

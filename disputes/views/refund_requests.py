@@ -12,11 +12,12 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.money import money
 
-from .. import selectors, services, staff_reads
+from .. import advice, selectors, services, staff_reads
 from ..models import Dispute, RefundRequest
 from .display import _can_see_dispute, _dispute_of, _timeline, deadline_view
 from .edges import _role
 from .filing import resume_url
+from .live import state_version
 
 RRStatus = RefundRequest.Status
 DStatus = Dispute.Status
@@ -42,12 +43,14 @@ def refund_request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contract": contract,
         "milestone": refund.milestone,
         "role": role,
+        "advice": advice.refund_request_advice(refund=refund, role=role),
         "dispute": dispute if _can_see_dispute(dispute, user=request.user, role=role) else None,
         "draft": draft if role == "freelancer" else None,
         "resume_url": resume_url(draft) if draft else "",
         "deadline": deadline_view(refund.current_deadline(), now=now, role=role),
         "can_answer": is_open and role == "freelancer" and not request.user.is_suspended,
         "events": _timeline(events, refund.currency),
+        "live_version": state_version(refund, events),
     }
     return render(request, "disputes/refund_request.html", context)
 

@@ -18,13 +18,14 @@ from core.errors import DomainError
 from core.formats import local_when
 from core.money import money
 
-from .. import selectors, services, staff_reads
+from .. import advice, selectors, services, staff_reads
 from ..forms import DeclineForm, EvidenceForm
 from ..models import Dispute
 from .display import _timeline, deadline_view
 from .edges import _add_field_errors, _role
 from .extensions import dispute_panels
 from .filing import resume_url
+from .live import state_version
 from .messages import thread_view
 
 DStatus = Dispute.Status
@@ -56,6 +57,7 @@ def _render_dispute(
         "contract": contract,
         "milestone": dispute.milestone,
         "role": role,
+        "advice": advice.dispute_advice(dispute=dispute, role=role),
         "deadline": deadline_view(deadline, now=now, role=role),
         "panels": panels,
         "feedback_visible": (
@@ -74,6 +76,7 @@ def _render_dispute(
         "to_review": dispute.amount if dispute.amount is not None else None,
         "rest": refund.amount - dispute.amount if dispute.amount is not None else None,
         "thread": thread_view(dispute=dispute, user=user, bound=bound.get("message"), now=now),
+        "live_version": state_version(dispute, events),
     }
     return render(request, "disputes/dispute.html", context, status=status)
 
@@ -115,7 +118,6 @@ def dispute_decline(request: HttpRequest, pk: int) -> HttpResponse:
     dispute = selectors.dispute_get_for_user(user=request.user, pk=pk)
     form = DeclineForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Please correct the errors below.")
         return _render_dispute(request, pk=pk, bound={"decline": form}, status=400)
     try:
         dispute = services.dispute_decline(
@@ -125,9 +127,9 @@ def dispute_decline(request: HttpRequest, pk: int) -> HttpResponse:
             now=timezone.now(),
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
         if _add_field_errors(form, exc):
             return _render_dispute(request, pk=pk, bound={"decline": form}, status=400)
+        messages.error(request, exc.message)
         return redirect(dispute)
     messages.success(
         request,

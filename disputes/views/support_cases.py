@@ -37,7 +37,6 @@ def support_case_open(request: HttpRequest, pk: int) -> HttpResponse:
 
     form = SupportCaseForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "Please correct the errors below.")
         return _render_support_new(request, milestone, form, status=400)
     try:
         case = services.support_case_open(
@@ -48,9 +47,9 @@ def support_case_open(request: HttpRequest, pk: int) -> HttpResponse:
             now=timezone.now(),
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
         if _add_field_errors(form, exc, {"file": "files"}):
             return _render_support_new(request, milestone, form, status=400)
+        messages.error(request, exc.message)
         return redirect(contract)
     messages.success(
         request,

@@ -1,5 +1,6 @@
 // Keep every <time data-countdown datetime="..."> counting down; the server already rendered
-// the same text, so the page reads correctly without JavaScript.
+// the same text, so the page reads correctly without JavaScript. A deadline card that htmx
+// swaps in (the pages poll for it) counts down at once.
 (function () {
   "use strict";
 
@@ -7,9 +8,17 @@
     return n + " " + word + (n === 1 ? "" : "s");
   }
 
-  // The same wording as Django's |timeuntil: "13 days, 23 hours".
+  // The same wording as Django's |timeuntil: "13 days, 23 hours"; in the last hour, to the
+  // second: "4 minutes, 12 seconds".
   function remaining(ms) {
     if (ms <= 0) return "now";
+    if (ms < 3600000) {
+      var total = Math.ceil(ms / 1000);
+      var m = Math.floor(total / 60);
+      var s = total % 60;
+      if (!m) return "in " + unit(s, "second");
+      return "in " + unit(m, "minute") + (s ? ", " + unit(s, "second") : "");
+    }
     var minutes = Math.max(Math.floor(ms / 60000), 1);
     var days = Math.floor(minutes / 1440);
     var hours = Math.floor((minutes % 1440) / 60);
@@ -47,7 +56,8 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     tick();
-    setInterval(tick, 30000);
+    // Every second: a countdown near its end shows seconds, and a bar moves smoothly.
+    setInterval(tick, 1000);
   });
   document.addEventListener("htmx:afterSettle", tick);
 })();

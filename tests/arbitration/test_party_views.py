@@ -99,8 +99,8 @@ class TestNoticePanel:
         assert html.count("badge-fee-unpaid") == 2
         assert "Agree to arbitration and pay 50.00 USD" in html
         assert pay_url(window) in html
-        assert "that party receives 300.00 USD and its fee back" in html
-        assert "300.00 USD is refunded to the client and the dispute closes" in html
+        assert "Only you pay: you receive 300.00 USD and your fee back." in html
+        assert "Neither pays: 300.00 USD is refunded to " in html
 
     def test_both_parties_see_who_has_paid(self, window, freelancer, client_user):
         fee = pay(window, freelancer)
@@ -168,7 +168,7 @@ class TestFeePay:
 
         [message] = shown_messages(response)
         assert message.startswith("You agreed to arbitration and paid your fee of 50.00 USD.")
-        assert "if not, you receive the 300.00 USD in dispute and your fee back" in message
+        assert "if not, you receive 300.00 USD and your fee back" in message
         fee = ArbitrationFee.objects.get(dispute=window)
         assert (fee.party, fee.amount) == ("freelancer", Decimal("50.00"))
         assert LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.FEE).count() == 1
@@ -318,7 +318,7 @@ class TestCasePanel:
         html = response.content.decode()
         assert "Final award" in html and "final and binding" in html
         assert "Four pages of five were delivered." in html
-        assert "Issued by art-arbitrator (arbitrator)" in html
+        assert "Issued by art-arbitrator," in html
         assert "decided by the arbitrator&#x27;s award" in html
         assert "Paid to the freelancer" in html and "180.00 USD" in html
         assert "Refunded to the client" in html and "120.00 USD" in html
@@ -374,8 +374,8 @@ class TestEvidenceUpload:
         response = browser_for(client_user).post(upload_url(case), {"description": "x"})
 
         assert response.status_code == 400
-        assert "Choose a file." in response.content.decode()
-        assert shown_messages(response) == ["Please correct the errors below."]
+        assert response.content.decode().count("Choose a file.") == 1
+        assert shown_messages(response) == []
 
     def test_refuses_a_disguised_file_on_its_field_and_stores_nothing(
         self, case, arbitrator, client_user, settings

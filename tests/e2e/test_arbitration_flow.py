@@ -83,7 +83,7 @@ class TestFromAProposedResolutionToAnAward:
         )
         frank.get_by_role("button", name="Accept resolution").click()
         expect(frank.get_by_role("status")).to_contain_text(
-            "You accepted the proposed resolution. If carol accepts it too"
+            "You accepted the resolution. If carol accepts it too"
         )
         expect(frank.get_by_test_id("deadline")).to_contain_text("waiting for the client")
 

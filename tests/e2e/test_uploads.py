@@ -30,7 +30,10 @@ class TestClientEvidence:
             page.locator(".field").filter(has=page.get_by_label("Files", exact=True))
         ).to_contain_text(samples.WEB_PAGE)
         attach(page, "bomb.zip", samples.zip_bomb())
-        expect(page.get_by_role("alert").first).to_contain_text("The ZIP archive expands to 1 GB")
+        files = page.locator(".field").filter(has=page.get_by_label("Files", exact=True))
+        expect(files).to_contain_text("The ZIP archive expands to 1 GB")
+        expect(page.get_by_text("The ZIP archive expands to 1 GB")).to_have_count(1)  # once
+        expect(page.get_by_label("Files", exact=True)).to_be_focused()
         assert not Evidence.objects.filter(uploaded_by__username="carol").exists()
 
         attach(page, "setup.exe", samples.PDF_BYTES)

@@ -281,7 +281,7 @@ class TestCasePage:
         assert "badge-internal" in page
         assert "250.00 USD" in page  # D
         assert "300.00 USD" in page  # R
-        assert "A mediation agent proposes a resolution (service level)" in page
+        assert "Service level: propose a resolution by <strong>" in page
 
     def test_the_parties_never_see_the_internal_notes(self, agent, contract, dispute, client):
         disputes.dispute_note_add(
@@ -351,7 +351,7 @@ class TestProposeForm:
         dispute.refresh_from_db()
         page = html(response)
         assert response.status_code == 400
-        assert "The two shares must add up to 300.00 USD, to the cent." in page
+        assert page.count("The two shares must add up to 300.00 USD, to the cent.") == 1
         assert 'value="180.00"' in page  # the agent's input is kept
         assert dispute.status == Dispute.Status.IN_MEDIATION
         assert not Resolution.objects.exists()

@@ -28,7 +28,7 @@ from tests.kit import (
 pytestmark = pytest.mark.django_db
 
 RATIONALE = "Four of the five pages were delivered; the fifth was late."
-REJECT_WARNING = "Rejecting leads to a <strong>Notice of Non-Resolution</strong>; the money stays"
+REJECT_WARNING = "Rejecting leads to a Notice of Non-Resolution; the money stays in escrow."
 
 
 def accept_url(dispute: Dispute) -> str:
@@ -100,7 +100,7 @@ class TestResolutionPanel:
             assert response.content.decode().count("badge-answer-waiting") == 1
         freelancer_html = as_freelancer.content.decode()
         assert accept_url(dispute) not in freelancer_html
-        assert "You accepted the resolution. Waiting for carol-client" in freelancer_html
+        assert "You accepted the resolution. If carol-client accepts it too by" in freelancer_html
         assert as_freelancer.context["deadline"].yours is False
         assert as_freelancer.context["deadline"].party == "the client"
         client_html = as_client.content.decode()
@@ -179,8 +179,8 @@ class TestResolutionAccept:
         response = browser_for(freelancer).post(accept_url(dispute), follow=True)
 
         [message] = shown_messages(response)
-        assert message.startswith("You accepted the proposed resolution. If carol-client accepts")
-        assert "180.00 USD to frank-freelancer and 120.00 USD to carol-client" in message
+        assert message.startswith("You accepted the resolution. If carol-client accepts it too")
+        assert "180.00 USD to you and 120.00 USD to carol-client" in message
         resolution = Resolution.objects.get(dispute=dispute)
         assert resolution.freelancer_answer == Resolution.Answer.ACCEPTED
         assert reload(dispute).status == Dispute.Status.RESOLUTION_PROPOSED

@@ -7,12 +7,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
+from core import deadlines
 from disputes import services as disputes
 from mediation import selectors, services
 from tests.kit import (
     ContractFactory,
     UserFactory,
     declined_dispute,
+    draft_dispute,
     end_contract,
     file_dispute,
     staff_member,
@@ -84,7 +86,26 @@ class TestDisputeStatistics:
             "The client accepted the dispute": 1,
             "Both parties accepted the resolution": 1,
         }
-        assert len(stats.by_stage) == 8  # every stage is listed, empty ones with 0
+        assert len(stats.by_stage) == 6  # every stage of a submitted dispute, empty ones with 0
+
+    def test_never_counts_a_draft_or_a_draft_that_lapsed(self, known_set, client):
+        draft_dispute(end_contract(ContractFactory(), now=START), now=START)
+        lapsing = draft_dispute(end_contract(ContractFactory(), now=START), now=START)
+        deadlines.sweep(
+            "disputes.refund_requests_expire",
+            now=lapsing.refund_request.response_due_at,
+            batch_size=10,
+        )
+
+        stats = selectors.dispute_statistics(service_level=2 * DAY)
+
+        assert {label for label, _ in stats.by_stage}.isdisjoint({"Draft", "Not submitted in time"})
+        assert sum(n for _, n in stats.by_stage) == 5
+        assert sum(n for _, n in stats.by_outcome) == 2
+        client.force_login(UserFactory(is_staff=True, is_superuser=True))
+        page = client.get(URL).content.decode()
+        assert '<th scope="row">Draft</th>' not in page
+        assert '<th scope="row">Not submitted in time</th>' not in page
 
     def test_takes_the_median_time_from_filing_to_close(self, known_set):
         stats = selectors.dispute_statistics(service_level=2 * DAY)

@@ -1,8 +1,31 @@
-from django.db.models import Prefetch, Q, QuerySet
+"""What the contract pages and the API read.
+
+The contract history (:func:`contract_history_for_user`) serves a whole career in pages: the
+contracts waiting for the user first, then the active ones, then the ended ones, newest first in
+each group, filtered and searched in SQL. "Waiting for the user" is ``core.actions``'
+``awaiting_contracts``: the action tables' ``awaited`` declarations, as one subquery per table.
+"""
+
+import functools
+import operator
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
-from core.actions import roles_of
+from core.actions import awaiting_contracts, roles_of
 
 from .models import Account, Contract, ContractEvent, Milestone, Submission, SubmissionFile
 
@@ -50,6 +73,115 @@ def contracts_for_user(*, user: User) -> QuerySet[Contract]:
         .select_related("client", "freelancer")
         .prefetch_related(Prefetch("milestones", queryset=milestones_with_money()))
         .order_by("-created_at", "-pk")
+    )
+
+
+# --- Contract history ---------------------------------------------------------------------------
+
+# The history's filters by state, and by the user's role, with their labels (the page's and
+# the API's ``filter`` and ``role``).
+HISTORY_FILTERS = {
+    "needs_action": "Needs my action",
+    "active": "Active",
+    "in_dispute": "In dispute",
+    "ended": "Ended",
+}
+HISTORY_ROLES = {"client": "As client", "freelancer": "As freelancer"}
+
+# Rows of higher apps that put a contract "in dispute" (a submitted dispute still open), as
+# querysets of contract ids: each app registers its own from AppConfig.ready() (DESIGN §6).
+_in_dispute: list = []
+
+
+def register_in_dispute(contract_ids) -> None:
+    """Count a contract as in dispute while ``contract_ids()`` (a queryset of ids) holds it."""
+    if contract_ids not in _in_dispute:
+        _in_dispute.append(contract_ids)
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    """What the history shows: a state filter, a role and a search (each empty for all)."""
+
+    filter: str = ""
+    role: str = ""
+    search: str = ""
+
+
+def _history_states(user: User, now: datetime) -> dict[str, Q]:
+    in_dispute = [Q(pk__in=ids()) for ids in _in_dispute] or [Q(pk__in=[])]
+    return {
+        "needs_action": awaiting_contracts(user, now=now),
+        "active": Q(status=Contract.Status.ACTIVE),
+        "in_dispute": functools.reduce(operator.or_, in_dispute),
+        "ended": Q(status=Contract.Status.ENDED),
+    }
+
+
+def _history_search(user: User, search: str) -> Q:
+    """Every word in the title or in the other party's username or name."""
+    matches = Q()
+    for word in search.split():
+        other = Q()
+        for field in ("username", "first_name", "last_name"):
+            other |= Q(client=user, **{f"freelancer__{field}__icontains": word})
+            other |= Q(freelancer=user, **{f"client__{field}__icontains": word})
+        matches &= Q(title__icontains=word) | other
+    return matches
+
+
+def contract_history_for_user(
+    *, user: User, now: datetime, query: HistoryQuery = HistoryQuery()
+) -> QuerySet[Contract]:
+    """The user's contracts as the history lists them, with milestones and escrow.
+
+    Those waiting for the user (``needs_action``, annotated) first, then the active ones,
+    then the ended ones; newest first within each. A fixed number of queries per page,
+    whatever the size of the history.
+    """
+    states = _history_states(user, now)
+    contracts = (
+        contracts_for_user(user=user)
+        .filter(_history_search(user, query.search))
+        .annotate(
+            needs_action=ExpressionWrapper(states["needs_action"], output_field=BooleanField()),
+            history_group=Case(
+                When(states["needs_action"], then=Value(0)),
+                When(status=Contract.Status.ACTIVE, then=Value(1)),
+                default=Value(2),
+            ),
+        )
+        .order_by("history_group", "-created_at", "-pk")
+    )
+    if query.filter:
+        contracts = contracts.filter(states[query.filter])
+    if query.role:
+        contracts = contracts.filter(**{query.role: user})
+    return contracts
+
+
+def contract_history_counts(
+    *, user: User, now: datetime, query: HistoryQuery = HistoryQuery()
+) -> dict[str, int]:
+    """How many contracts each filter and each role would show beside the others (one query).
+
+    ``""`` (all), each state filter (within the chosen role) and, prefixed ``role:``, each
+    role and all roles (within the chosen filter); the search applies to all.
+    """
+    states = _history_states(user, now)
+    roles = {role: Q(**{role: user}) for role in HISTORY_ROLES}
+    in_role = roles.get(query.role, Q())
+    in_state = states.get(query.filter, Q())
+    counts = {"": Count("pk", filter=in_role)} if query.role else {"": Count("pk")}
+    for name, condition in states.items():
+        counts[name] = Count("pk", filter=condition & in_role)
+    counts["role:"] = Count("pk", filter=in_state) if query.filter else Count("pk")
+    for role, condition in roles.items():
+        counts[f"role:{role}"] = Count("pk", filter=condition & in_state)
+    return (
+        Contract.objects.filter(_party(user))
+        .filter(_history_search(user, query.search))
+        .aggregate(**counts)
     )
 
 
@@ -119,11 +251,16 @@ def _submissions_with_files() -> QuerySet[Submission]:
     )
 
 
-def contracts_with_work_for_user(*, user: User) -> QuerySet[Contract]:
-    """Return ``contracts_for_user`` with each milestone's submissions and their files."""
-    return contracts_for_user(user=user).prefetch_related(
+def with_work(contracts: QuerySet[Contract]) -> QuerySet[Contract]:
+    """``contracts`` with each milestone's submissions and their files."""
+    return contracts.prefetch_related(
         Prefetch("milestones__submissions", queryset=_submissions_with_files())
     )
+
+
+def contracts_with_work_for_user(*, user: User) -> QuerySet[Contract]:
+    """Return ``contracts_for_user`` with each milestone's submissions and their files."""
+    return with_work(contracts_for_user(user=user))
 
 
 def _milestones_as_read() -> QuerySet[Milestone]:
@@ -157,4 +294,3 @@ def have_a_contract(one: User, other: User) -> bool:
     return Contract.objects.filter(
         Q(client=one, freelancer=other) | Q(client=other, freelancer=one)
     ).exists()
-

@@ -168,8 +168,14 @@ def contract_history(request: HttpRequest) -> HttpResponse:
     chosen = form.choices()
     query = selectors.HistoryQuery(filter=chosen["filter"], role=chosen["role"], search=chosen["q"])
     now = timezone.now()
-    contracts = selectors.contract_history_for_user(user=request.user, now=now, query=query)
-    counts = selectors.contract_history_counts(user=request.user, now=now, query=query)
+    reading = {
+        "user": request.user,
+        "now": now,
+        "query": query,
+        "waiting": selectors.contracts_waiting_for(user=request.user, now=now),
+    }
+    contracts = selectors.contract_history_for_user(**reading)
+    counts = selectors.contract_history_counts(**reading)
     paginator = Paginator(contracts, HISTORY_PAGE_SIZE)
     paginator.count = counts[query.filter]  # the filter's count is the page's: no COUNT query
     page = paginator.get_page(request.GET.get("page"))

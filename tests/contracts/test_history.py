@@ -293,22 +293,27 @@ class TestFixedQueries:
         api = api_as(client_user)
         self.add_contracts(client_user, 1)
         browser.get(HISTORY)  # warm the session
+        # Each request resets the connection's query log: count before the next one.
         with CaptureQueriesContext(connection) as page_one:
             assert len(browser.get(HISTORY).context["rows"]) == 1
+        page_one = len(page_one.captured_queries)
         with CaptureQueriesContext(connection) as api_one:
             assert api.get("/api/v1/contracts/").json()["count"] == 1
+        api_one = len(api_one.captured_queries)
         self.add_contracts(client_user, 199)
 
         with CaptureQueriesContext(connection) as page_many:
             response = browser.get(HISTORY)
+        page_many = len(page_many.captured_queries)
         with CaptureQueriesContext(connection) as api_many:
             body = api.get("/api/v1/contracts/").json()
+        api_many = len(api_many.captured_queries)
 
         assert len(response.context["rows"]) == 20
         assert response.context["page"].paginator.num_pages == 10
         assert body["count"] == 200 and len(body["results"]) == 50
-        assert len(page_many.captured_queries) == len(page_one.captured_queries)
-        assert len(api_many.captured_queries) == len(api_one.captured_queries)
+        assert page_many == page_one > 0
+        assert api_many == api_one > 0
 
     def test_the_page_stays_within_a_fixed_budget(self, client_user, django_assert_max_num_queries):
         self.add_contracts(client_user, 25)

@@ -187,20 +187,23 @@ class TestContractHistory:
         browser.get(reverse("contracts:history"))  # warm the session
         with CaptureQueriesContext(connection) as few:
             browser.get(reverse("contracts:history"))
+        few = len(few.captured_queries)  # the next request resets the connection's query log
         add_contracts(27)
 
         with CaptureQueriesContext(connection) as many:
             response = browser.get(reverse("contracts:history"))
 
         assert len(response.context["rows"]) == 20
-        assert len(many.captured_queries) == len(few.captured_queries)
+        assert len(many.captured_queries) == few > 0
 
     def test_stays_within_a_fixed_query_budget(self, client_user, django_assert_max_num_queries):
         for _ in range(30):
             make_milestone(ContractFactory(client=client_user), funded=True)
         browser = browser_for(client_user)
 
-        with django_assert_max_num_queries(7):
+        # The session (from the cache), the user and their roles, the waiting contracts, the
+        # filters' counts, the page, its milestones, the unread notifications.
+        with django_assert_max_num_queries(8):
             response = browser.get(reverse("contracts:history"))
 
         assert len(response.context["rows"]) == 20

@@ -40,12 +40,13 @@ from .filing import dispute_start, dispute_submit, dispute_update
 from .locks import lock_dispute
 from .refund_requests import refund_request_accept, refund_requests_expire, refund_requests_refund
 from .staff import ASSIGNMENTS, dispute_assign, dispute_extend, dispute_note_add
-from .stages import dispute_advance
+from .stages import Advance, dispute_advance, disputes_advance
 from .support_cases import support_case_close, support_case_open
 from .timeline import notify_parties, remind_parties
 
 __all__ = [
     "ASSIGNMENTS",
+    "Advance",
     "EVIDENCE_STAGES",
     "Closing",
     "DisputeAlreadyStarted",
@@ -55,6 +56,7 @@ __all__ = [
     "contract_end",
     "dispute_accept",
     "dispute_advance",
+    "disputes_advance",
     "dispute_assign",
     "dispute_decline",
     "dispute_extend",

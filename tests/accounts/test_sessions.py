@@ -23,9 +23,7 @@ def session_queries(browser) -> list[str]:
 
 
 class TestSessions:
-    def test_a_request_reads_its_session_from_the_cache_not_the_session_table(
-        self, client_user
-    ):
+    def test_a_request_reads_its_session_from_the_cache_not_the_session_table(self, client_user):
         browser = browser_for(client_user)
         browser.get(HISTORY)
 

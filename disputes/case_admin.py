@@ -38,7 +38,6 @@ from .models import Dispute, TimelineEvent
 KIND_LABELS = dict(TimelineEvent.Kind.choices)
 
 
-
 # --- Display helpers -----------------------------------------------------------------------------
 
 

@@ -34,8 +34,7 @@ def mediation_queue(*, for_user=None) -> QuerySet[MediationQueueItem]:
             refund_request__contract__freelancer=for_user
         )
     return (
-        queue
-        .select_related(
+        queue.select_related(
             "refund_request__contract__client",
             "refund_request__contract__freelancer",
             "agent",

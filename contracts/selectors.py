@@ -98,7 +98,8 @@ _in_dispute: list = []
 
 
 def register_in_dispute(contract_ids) -> None:
-    """Count a contract as in dispute while ``contract_ids()`` (a queryset of ids) holds it."""
+    """Count a contract as in dispute while ``contract_ids(user=)`` (a queryset of the ids of
+    the user's contracts) holds it."""
     if contract_ids not in _in_dispute:
         _in_dispute.append(contract_ids)
 
@@ -112,8 +113,9 @@ class HistoryQuery:
     search: str = ""
 
 
-def _in_dispute_q() -> Q:
-    return functools.reduce(operator.or_, [Q(pk__in=ids()) for ids in _in_dispute], Q(pk__in=[]))
+def _in_dispute_q(user: User) -> Q:
+    in_dispute = [Q(pk__in=ids(user=user)) for ids in _in_dispute]
+    return functools.reduce(operator.or_, in_dispute, Q(pk__in=[]))
 
 
 def contracts_waiting_for(*, user: User, now: datetime) -> list[int]:
@@ -158,12 +160,12 @@ def _waiting_sql(alias: str) -> tuple[str, tuple]:
     return sql, tuple(params)
 
 
-def _history_filter(name: str) -> Q:
+def _history_filter(name: str, user: User) -> Q:
     """The condition of the state filter ``name`` on rows annotated by ``_history_rows``."""
     return {
         "needs_action": Q(needs_action=True),
         "active": Q(status=Contract.Status.ACTIVE),
-        "in_dispute": _in_dispute_q(),
+        "in_dispute": _in_dispute_q(user),
         "ended": Q(status=Contract.Status.ENDED),
     }[name]
 
@@ -211,7 +213,7 @@ def contract_history_for_user(
         "-pk",
     )
     if query.filter:
-        contracts = contracts.filter(_history_filter(query.filter))
+        contracts = contracts.filter(_history_filter(query.filter, user))
     if query.role:
         contracts = contracts.filter(**{query.role: user})
     return contracts
@@ -237,7 +239,7 @@ def contract_history_counts(
             Contract.objects.filter(_party(user)), user=user, waiting=waiting, search=query.search
         )
         .annotate(
-            in_dispute=ExpressionWrapper(_in_dispute_q(), output_field=BooleanField()),
+            in_dispute=ExpressionWrapper(_in_dispute_q(user), output_field=BooleanField()),
             as_client=ExpressionWrapper(Q(client=user), output_field=BooleanField()),
         )
         .values("needs_action", "in_dispute", "as_client", "status")

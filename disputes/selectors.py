@@ -139,9 +139,10 @@ def support_case_evidence(*, case: SupportCase) -> QuerySet[Evidence]:
     return Evidence.objects.filter(support_case=case).order_by("uploaded_at", "pk")
 
 
-def contracts_in_dispute() -> QuerySet:
-    """The ids of the contracts with a submitted dispute still open (for the history's filter;
-    a draft is the freelancer's own until submitted)."""
-    return Dispute.objects.filter(status__in=Dispute.OPEN - {Dispute.Status.DRAFT}).values(
-        "refund_request__contract"
-    )
+def contracts_in_dispute(*, user: User) -> QuerySet:
+    """The ids of ``user``'s contracts with a submitted dispute still open (for the history's
+    filter; a draft is the freelancer's own until submitted)."""
+    return Dispute.objects.filter(
+        Q(refund_request__contract__client=user) | Q(refund_request__contract__freelancer=user),
+        status__in=Dispute.OPEN - {Dispute.Status.DRAFT},
+    ).values("refund_request__contract")

@@ -132,4 +132,3 @@ class UserAdmin(BaseUserAdmin):
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             },
         )
-

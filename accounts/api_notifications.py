@@ -82,7 +82,6 @@ class NotificationListView(GenericAPIView):
 
 
 class NotificationReadView(JSONView):
-
     @extend_schema(
         operation_id="notifications_read",
         summary="Mark one of the user's notifications read (again is harmless)",
@@ -103,7 +102,6 @@ class NotificationReadView(JSONView):
 
 
 class NotificationReadAllView(JSONView):
-
     @extend_schema(
         operation_id="notifications_read_all",
         summary="Mark all of the user's notifications read",

@@ -22,4 +22,3 @@ def notifications_unread_count(*, user: User) -> int:
 def notification_get_for_user(*, user: User, pk: int) -> Notification:
     """Return one of the user's own notifications, or raise Http404."""
     return get_object_or_404(notifications_for_user(user=user), pk=pk)
-

@@ -68,6 +68,8 @@ Dispute.lifecycle.declare(
         actors=PARTIES,
         before="arbitration_window",
         guard=_fee_unpaid,
+        awaited=[DStatus.ARBITRATION_WINDOW],
+        awaited_if=lambda actor: ~Q(arbitration_fees__party=actor.value),
         refuse_state=lambda d: Conflict(
             f"This dispute is {d.get_status_display().lower()}: the arbitration window is not "
             "open.",
@@ -267,6 +269,8 @@ class EvidenceRequest(models.Model):
                 target=None,
                 actors=PARTIES,
                 before="evidence_request",
+                awaited=[Status.OPEN],
+                awaited_if=lambda actor: Q(party=actor.value),
                 guard=lambda r, actor, **_: (
                     None
                     if r.party == actor

@@ -124,22 +124,29 @@ def arbitration_fee_pay(*, dispute: Dispute, actor: User, now: datetime) -> Arbi
 
 
 def _open_cases(rows: Iterable[Dispute], *, now: datetime) -> None:
-    for dispute in rows:
-        ArbitrationCase.objects.create(dispute=dispute, opened_at=now)
-        disputes.dispute_advance(
-            dispute=dispute,
-            action="open_case",
-            kind=Kind.ARBITRATION_OPENED,
-            actor=None,
-            now=now,
-            note="Both parties paid: an arbitrator takes the case and issues a final award.",
-            notify_title="Arbitration opened",
-            notify_body=(
-                "Both of you agreed to binding arbitration. An arbitrator will review the case, "
-                "may ask either of you for more evidence, and issues a final award that cannot "
-                "be appealed."
-            ),
-        )
+    rows = list(rows)
+    ArbitrationCase.objects.bulk_create(
+        [ArbitrationCase(dispute=dispute, opened_at=now) for dispute in rows]
+    )
+    disputes.disputes_advance(
+        advances=[
+            disputes.Advance(
+                dispute=dispute,
+                note="Both parties paid: an arbitrator takes the case and issues a final award.",
+                notify_body=(
+                    "Both of you agreed to binding arbitration. An arbitrator will review the "
+                    "case, may ask either of you for more evidence, and issues a final award "
+                    "that cannot be appealed."
+                ),
+            )
+            for dispute in rows
+        ],
+        action="open_case",
+        kind=Kind.ARBITRATION_OPENED,
+        actor=None,
+        now=now,
+        notify_title="Arbitration opened",
+    )
 
 
 def arbitration_windows_close(rows: list[Dispute], *, now: datetime) -> None:
@@ -197,22 +204,29 @@ def arbitration_windows_close(rows: list[Dispute], *, now: datetime) -> None:
 
 
 def _refund_fees(fees: list[ArbitrationFee], *, now: datetime) -> None:
-    movements = []
-    for fee in fees:
-        funding = ledger.account_get_or_create(
-            kind=Account.Kind.FUNDING, currency=fee.currency, owner=fee.payer, now=now
+    funding: dict[tuple[str, int], Account] = {}
+    platform: dict[str, Account] = {}
+    for currency in sorted({fee.currency for fee in fees}):
+        payers = {fee.payer_id for fee in fees if fee.currency == currency}
+        accounts = ledger.accounts_get_or_create(
+            kind=Account.Kind.FUNDING, currency=currency, owner_ids=payers, now=now
         )
-        platform = ledger.account_get_or_create(
-            kind=Account.Kind.PLATFORM_FEES, currency=fee.currency, now=now
+        funding.update(((currency, payer), account) for payer, account in accounts.items())
+        platform[currency] = ledger.account_get_or_create(
+            kind=Account.Kind.PLATFORM_FEES, currency=currency, now=now
         )
-        movements.append(
-            ledger.Movement(
-                kind=LedgerTransaction.Kind.FEE_REFUND,
-                currency=fee.currency,
-                legs=[ledger.Leg(platform, -fee.amount), ledger.Leg(funding, fee.amount)],
-                memo=f"Arbitration fee back to the {fee.party}, dispute #{fee.dispute_id}",
-            )
+    movements = [
+        ledger.Movement(
+            kind=LedgerTransaction.Kind.FEE_REFUND,
+            currency=fee.currency,
+            legs=[
+                ledger.Leg(platform[fee.currency], -fee.amount),
+                ledger.Leg(funding[(fee.currency, fee.payer_id)], fee.amount),
+            ],
+            memo=f"Arbitration fee back to the {fee.party}, dispute #{fee.dispute_id}",
         )
+        for fee in fees
+    ]
     written = ledger.post_many(movements=movements, now=now)
     refund_of = {fee.pk: refund for fee, refund in zip(fees, written, strict=True)}
     perform(

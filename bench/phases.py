@@ -190,8 +190,7 @@ def instrumented_sweep(*, now: datetime) -> list[str]:
         "claim, ms by batch: " + " ".join(f"{s * 1000:.0f}" for s in timers.series[CLAIM]),
         "COMMIT, ms by batch: "
         + " ".join(
-            f"{s * 1000:.0f}"
-            for s in timers.series["COMMIT (deferred ledger triggers, WAL flush)"]
+            f"{s * 1000:.0f}" for s in timers.series["COMMIT (deferred ledger triggers, WAL flush)"]
         ),
     ]
     return lines

@@ -167,9 +167,7 @@ def pgbench_reference(server: Server) -> float:
     server.recreate(PGBENCH_DATABASE)
     server.pgbench("-i", "-s", "1", "-q", PGBENCH_DATABASE)
     server.admin("CHECKPOINT")
-    output = server.pgbench(
-        "-c", "1", "-j", "1", "-T", str(PGBENCH_SECONDS), PGBENCH_DATABASE
-    )
+    output = server.pgbench("-c", "1", "-j", "1", "-T", str(PGBENCH_SECONDS), PGBENCH_DATABASE)
     for line in output.splitlines():
         if line.startswith(("number of transactions actually", "latency average", "tps")):
             say(f"  {line}")
@@ -241,8 +239,10 @@ def load(batch, *, unchecked: bool = False) -> None:
         if unchecked
         else "foreign-key and ledger triggers on"
     )
-    say(f"  loaded {batch.cases:,} refund requests on {batch.contracts:,} contracts in "
-        f"{total:.1f} s ({how})")
+    say(
+        f"  loaded {batch.cases:,} refund requests on {batch.contracts:,} contracts in "
+        f"{total:.1f} s ({how})"
+    )
     say(f"    seconds: {steps}")
     if unchecked:
         started = time.perf_counter()
@@ -251,8 +251,10 @@ def load(batch, *, unchecked: bool = False) -> None:
         if bad:
             say(f"  FOREIGN KEYS BROKEN: {bad}")
             raise SystemExit(1)
-        say(f"  no orphans: all {len(found)} foreign keys of the loaded tables hold "
-            f"({time.perf_counter() - started:.1f} s)")
+        say(
+            f"  no orphans: all {len(found)} foreign keys of the loaded tables hold "
+            f"({time.perf_counter() - started:.1f} s)"
+        )
 
 
 def vacuum_analyze() -> None:
@@ -473,9 +475,11 @@ def timed_sweep(label: str) -> Timing:
     handled = counts.pop(SWEEP, 0)
     others = {name: n for name, n in counts.items() if n}
     batches = -(-handled // settings.DEADLINE_SWEEP_BATCH_SIZE)
-    say(f"  {label}: enforce_deadlines expired {handled:,} refund requests in {elapsed:.3f} s "
+    say(
+        f"  {label}: enforce_deadlines expired {handled:,} refund requests in {elapsed:.3f} s "
         f"= {handled / elapsed:,.0f}/s ({batches} batches of up to "
-        f"{settings.DEADLINE_SWEEP_BATCH_SIZE}, {elapsed / max(batches, 1) * 1000:.0f} ms each)")
+        f"{settings.DEADLINE_SWEEP_BATCH_SIZE}, {elapsed / max(batches, 1) * 1000:.0f} ms each)"
+    )
     if others:
         say(f"  WRONG: other sweeps acted too: {others}")
         raise SystemExit(1)
@@ -483,9 +487,11 @@ def timed_sweep(label: str) -> Timing:
         say(f"  WRONG: expected {DUE:,} expirations")
         raise SystemExit(1)
     if backend_cpu is not None:
-        say(f"  CPU: this Python process {python:.2f} s + its PostgreSQL backend "
+        say(
+            f"  CPU: this Python process {python:.2f} s + its PostgreSQL backend "
             f"{backend_cpu:.2f} s, in {elapsed:.2f} s wall (load average now "
-            f"{os.getloadavg()[0]:.2f})")
+            f"{os.getloadavg()[0]:.2f})"
+        )
     messages, ids = enqueued_notifications()
     say(f"  e-mail tasks enqueued on commit: {messages} messages for {ids:,} notifications")
     if ids != 2 * DUE:
@@ -525,8 +531,11 @@ def run(label: str, server: Server, *, with_not_due: bool) -> Timing:
     check_ledger("after the sweep" + ("s" if REPEAT > 1 else ""))
     best = min(timings, key=lambda timing: timing.wall)
     if REPEAT > 1:
-        say(f"  best of {REPEAT}: {best.wall:.3f} s (all: "
-            + ", ".join(f"{t.wall:.3f}" for t in timings) + ")")
+        say(
+            f"  best of {REPEAT}: {best.wall:.3f} s (all: "
+            + ", ".join(f"{t.wall:.3f}" for t in timings)
+            + ")"
+        )
     return best
 
 
@@ -555,11 +564,15 @@ def main() -> int:
     heading("Setup")
     say(f"  database {server.host}:{server.port}/{server.database} (dropped and re-created)")
     say("  PostgreSQL " + server.admin("SHOW server_version")[0][0])
-    say(f"  DEADLINE_SWEEP_BATCH_SIZE = {settings.DEADLINE_SWEEP_BATCH_SIZE} (rows per sweep "
-        f"transaction); now = {NOW:%Y-%m-%d %H:%M} UTC")
+    say(
+        f"  DEADLINE_SWEEP_BATCH_SIZE = {settings.DEADLINE_SWEEP_BATCH_SIZE} (rows per sweep "
+        f"transaction); now = {NOW:%Y-%m-%d %H:%M} UTC"
+    )
     say(f"  Celery broker {settings.CELERY_BROKER_URL}; e-mail {settings.EMAIL_BACKEND}")
-    say(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on "
-        f"{os.cpu_count()} CPUs (other work on the machine skews every figure below)")
+    say(
+        f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on "
+        f"{os.cpu_count()} CPUs (other work on the machine skews every figure below)"
+    )
 
     tps = pgbench_reference(server)
     warm_up_broker()
@@ -572,11 +585,15 @@ def main() -> int:
     ratio = per_s / tps
     size_ratio = beside.wall / alone.wall
     heading("Figures")
-    say(f"  sweep: {DUE:,} expirations in {alone.wall:.3f} s alone, {beside.wall:.3f} s beside "
-        f"{NOT_DUE:,} not yet due; pgbench {tps:,.0f} TPS")
+    say(
+        f"  sweep: {DUE:,} expirations in {alone.wall:.3f} s alone, {beside.wall:.3f} s beside "
+        f"{NOT_DUE:,} not yet due; pgbench {tps:,.0f} TPS"
+    )
     if alone.cpu and beside.cpu:
-        say(f"  CPU time (Python + backend), less sensitive to other load: {alone.cpu:.2f} s "
-            f"alone, {beside.cpu:.2f} s beside: ratio {beside.cpu / alone.cpu:.2f}")
+        say(
+            f"  CPU time (Python + backend), less sensitive to other load: {alone.cpu:.2f} s "
+            f"alone, {beside.cpu:.2f} s beside: ratio {beside.cpu / alone.cpu:.2f}"
+        )
     say(f"  the bench took {time.perf_counter() - started:.0f} s")
     verdict("sweep_vs_pgbench", ratio, f">= {SPEED_TARGET:.2f}", ratio >= SPEED_TARGET)
     verdict("size_ratio", size_ratio, f"<= {SIZE_TARGET:.2f}", size_ratio <= SIZE_TARGET)

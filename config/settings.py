@@ -121,10 +121,14 @@ TEMPLATES = [
     },
 ]
 
+# Production keeps each process's connection for DB_CONN_MAX_AGE seconds (10 minutes) instead
+# of opening one per request, and checks a kept one before the request that reuses it, so a
+# restarted database costs an error nowhere. Locally every request opens its own (0).
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "600" if PRODUCTION else "0")),
+        conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -433,6 +437,12 @@ CACHES = {
         }
     )
 }
+
+# Sessions are read from that cache, and written through to the database behind it: a request
+# costs no session query while the cache holds the session, and a flushed or restarted cache
+# logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_CACHE_ALIAS = "default"
 
 # --- Login lockout (django-axes) ----------------------------------------------------------
 # Failed logins on /login/, /admin/login/ and /api/v1/auth/token/ are counted per username (from

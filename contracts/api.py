@@ -29,6 +29,7 @@ from . import selectors, services
 from .serializers import (
     BalanceSerializer,
     ContractCreateSerializer,
+    ContractHistoryQuerySerializer,
     ContractSerializer,
     MilestoneCreateSerializer,
     MilestoneFundSerializer,
@@ -76,12 +77,30 @@ class ContractListCreateView(GenericAPIView):
 
     @extend_schema(
         operation_id="contracts_list",
-        summary="The contracts the user is a party to, newest first",
+        summary="The contracts the user is a party to: what waits for them first",
+        description=(
+            "The contract history, as the browser shows it: the contracts on which something "
+            "waits for you to act (before its deadline) first, then the other active ones, then "
+            "the ended ones; newest first within each group. Paginated by page number: `page` "
+            "(from 1) and `page_size` (default 50, at most 200); `next` and `previous` keep "
+            "the filters. An unknown `filter` or `role` is a 400."
+        ),
         tags=CONTRACTS,
-        responses={200: ContractSerializer(many=True), **errors()},
+        parameters=[ContractHistoryQuerySerializer],
+        responses={200: ContractSerializer(many=True), **errors(400)},
     )
     def get(self, request):
-        page = self.paginate_queryset(selectors.contracts_with_work_for_user(user=request.user))
+        params = ContractHistoryQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        query = selectors.HistoryQuery(
+            filter=params.validated_data.get("filter", ""),
+            role=params.validated_data.get("role", ""),
+            search=params.validated_data.get("q", ""),
+        )
+        contracts = selectors.contract_history_for_user(
+            user=request.user, now=timezone.now(), query=query
+        )
+        page = self.paginate_queryset(selectors.with_work(contracts))
         serializer = ContractSerializer(page, many=True, context={"request": request})
         return self.get_paginated_response(serializer.data)
 
@@ -159,9 +178,7 @@ class MilestoneFundView(JSONView):
     def post(self, request, pk: int):
         milestone = selectors.milestone_get_for_user(user=request.user, pk=pk)
         data = _validated(MilestoneFundSerializer, request)
-        services.milestone_fund(
-            milestone=milestone, actor=request.user, **data, now=timezone.now()
-        )
+        services.milestone_fund(milestone=milestone, actor=request.user, **data, now=timezone.now())
         return _milestone_response(request, pk=pk)
 
 
@@ -172,7 +189,7 @@ class MilestoneSubmitView(APIView):
         operation_id="milestones_submit",
         summary="Submit the delivered work (freelancer)",
         description=(
-            "JSON `{\"message\"}`, or multipart/form-data with `message` and `files`. Files are "
+            'JSON `{"message"}`, or multipart/form-data with `message` and `files`. Files are '
             "checked as on `POST /disputes/{id}/evidence/`."
         ),
         tags=MILESTONES,

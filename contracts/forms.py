@@ -86,3 +86,27 @@ class SubmitWorkForm(BrowserForm):
         required=False,
         help_text=f"Optional. {ALLOWED_TYPES_TEXT}, checked by their content. {REFUSED_TEXT}",
     )
+
+
+class HistoryFilterForm(BrowserForm):
+    """The contract history's filters (a GET form: links and bookmarks keep them)."""
+
+    filter = forms.ChoiceField(label="Show", required=False)
+    role = forms.ChoiceField(label="Role", required=False)
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        help_text="A word of the title, or the other party's username or name.",
+    )
+
+    def __init__(self, *args, filters: dict[str, str], roles: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["filter"].choices = [("", "All contracts"), *filters.items()]
+        self.fields["role"].choices = [("", "Any role"), *roles.items()]
+
+    def choices(self) -> dict[str, str]:
+        """The valid choices made (an unknown value shows everything, as if it were absent)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {name: data.get(name) or "" for name in ("filter", "role", "q")}

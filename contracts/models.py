@@ -63,6 +63,11 @@ def _contract_active(milestone, *, code: str = "contract_ended") -> Conflict | N
     return ContractEnded("This contract has ended.")
 
 
+def _on_active_contract(actor) -> Q:
+    """``_contract_active`` as a filter on milestones."""
+    return Q(contract__status=Contract.Status.ACTIVE)
+
+
 # --- Ledger ---------------------------------------------------------------------------------
 
 
@@ -290,6 +295,8 @@ class Milestone(models.Model):
                 target=Status.FUNDED,
                 actors=[Actor.CLIENT],
                 guard=lambda m, **_: _contract_active(m),
+                awaited=[Status.PENDING],
+                awaited_if=_on_active_contract,
                 emits="milestone.funded",
             ),
             Action(
@@ -298,6 +305,8 @@ class Milestone(models.Model):
                 target=Status.SUBMITTED,
                 actors=[Actor.FREELANCER],
                 guard=lambda m, **_: _contract_active(m),
+                awaited=[Status.FUNDED],
+                awaited_if=_on_active_contract,
                 emits="milestone.submitted",
             ),
             Action(
@@ -307,6 +316,9 @@ class Milestone(models.Model):
                 actors=[Actor.CLIENT],
                 before="auto_release",
                 guard=lambda m, **_: _contract_active(m),
+                # Submitted work waits for the client; funded work waits for the freelancer.
+                awaited=[Status.SUBMITTED],
+                awaited_if=_on_active_contract,
                 label="release this payment",
                 emits="milestone.released",
             ),

@@ -1,8 +1,35 @@
-from django.db.models import Prefetch, Q, QuerySet
+"""What the contract pages and the API read.
+
+The contract history (:func:`contract_history_for_user`) serves a whole career in pages: the
+contracts waiting for the user first, then the active ones, then the ended ones, newest first in
+each group, filtered and searched in SQL. "Waiting for the user" is ``core.actions``'
+``awaiting_contracts``: the action tables' ``awaited`` declarations, as one subquery per table.
+Those subqueries are the costly part to plan and run, so a request reads the ids of the waiting
+contracts once (:func:`contracts_waiting_for`: as many as the user has to-dos, whatever the
+size of the history) and the list and the counts use them as a plain ``id = ANY(…)``.
+"""
+
+import functools
+import operator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import connections, router
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
-from core.actions import roles_of
+from core.actions import awaiting_contracts, roles_of
 
 from .models import Account, Contract, ContractEvent, Milestone, Submission, SubmissionFile
 
@@ -51,6 +78,199 @@ def contracts_for_user(*, user: User) -> QuerySet[Contract]:
         .prefetch_related(Prefetch("milestones", queryset=milestones_with_money()))
         .order_by("-created_at", "-pk")
     )
+
+
+# --- Contract history ---------------------------------------------------------------------------
+
+# The history's filters by state, and by the user's role, with their labels (the page's and
+# the API's ``filter`` and ``role``).
+HISTORY_FILTERS = {
+    "needs_action": "Needs my action",
+    "active": "Active",
+    "in_dispute": "In dispute",
+    "ended": "Ended",
+}
+HISTORY_ROLES = {"client": "As client", "freelancer": "As freelancer"}
+
+# Rows of higher apps that put a contract "in dispute" (a submitted dispute still open), as
+# querysets of contract ids: each app registers its own from AppConfig.ready() (DESIGN §6).
+_in_dispute: list = []
+
+
+def register_in_dispute(contract_ids) -> None:
+    """Count a contract as in dispute while ``contract_ids(user=)`` (a queryset of the ids of
+    the user's contracts) holds it."""
+    if contract_ids not in _in_dispute:
+        _in_dispute.append(contract_ids)
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    """What the history shows: a state filter, a role and a search (each empty for all)."""
+
+    filter: str = ""
+    role: str = ""
+    search: str = ""
+
+
+def _in_dispute_q(user: User) -> Q:
+    in_dispute = [Q(pk__in=ids(user=user)) for ids in _in_dispute]
+    return functools.reduce(operator.or_, in_dispute, Q(pk__in=[]))
+
+
+def contracts_waiting_for(*, user: User, now: datetime) -> list[int]:
+    """The ids of the user's contracts on which something waits for them to act now."""
+    connection = connections[router.db_for_read(Contract)]
+    sql, params = _waiting_sql(connection.alias)
+    someone, some_time = _WAITING_PLACEHOLDERS
+    at = connection.ops.adapt_datetimefield_value(now)
+    placeholder_time = connection.ops.adapt_datetimefield_value(some_time)
+    values = [user.pk if p == someone else at if p == placeholder_time else p for p in params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        return [row[0] for row in cursor.fetchall()]
+
+
+# Who and when the compiled query of the waiting contracts is written for: an id no row has and a
+# time no deadline holds, replaced by the user's and the clock's in each request's parameters.
+_WAITING_PLACEHOLDERS = (-(2**53) + 11, datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=UTC))
+
+
+@functools.cache
+def _waiting_sql(alias: str) -> tuple[str, tuple]:
+    """The SQL of the waiting contracts' ids, compiled once per process and database.
+
+    Building it from every action table costs more than running it (the tables and their
+    deadlines do not change once the apps are ready); only the user and the time change.
+    """
+    someone, some_time = _WAITING_PLACEHOLDERS
+    placeholder = User(pk=someone)
+    query = (
+        Contract.objects.filter(_party(placeholder))
+        .filter(awaiting_contracts(placeholder, now=some_time))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .query
+    )
+    sql, params = query.get_compiler(alias).as_sql()
+    connection = connections[alias]
+    placeholder_time = connection.ops.adapt_datetimefield_value(some_time)
+    if someone not in params or placeholder_time not in params:
+        raise RuntimeError("the waiting contracts' query lost its placeholders")
+    return sql, tuple(params)
+
+
+def _history_filter(name: str, user: User) -> Q:
+    """The condition of the state filter ``name`` on rows annotated by ``_history_rows``."""
+    return {
+        "needs_action": Q(needs_action=True),
+        "active": Q(status=Contract.Status.ACTIVE),
+        "in_dispute": _in_dispute_q(user),
+        "ended": Q(status=Contract.Status.ENDED),
+    }[name]
+
+
+def _history_search(user: User, search: str) -> Q:
+    """Every word in the title or in the other party's username or name."""
+    matches = Q()
+    for word in search.split():
+        other = Q()
+        for field in ("username", "first_name", "last_name"):
+            other |= Q(client=user, **{f"freelancer__{field}__icontains": word})
+            other |= Q(freelancer=user, **{f"client__{field}__icontains": word})
+        matches &= Q(title__icontains=word) | other
+    return matches
+
+
+def _history_rows(contracts: QuerySet[Contract], *, user: User, waiting: list[int], search: str):
+    """``contracts`` that match ``search``, each annotated with whether it waits for ``user``
+    (its id is one of ``waiting``)."""
+    needs_action = ExpressionWrapper(Q(pk__any=waiting), output_field=BooleanField())
+    return contracts.filter(_history_search(user, search)).annotate(needs_action=needs_action)
+
+
+def contract_history_for_user(
+    *,
+    user: User,
+    now: datetime,
+    query: HistoryQuery = HistoryQuery(),
+    waiting: list[int] | None = None,
+) -> QuerySet[Contract]:
+    """The user's contracts as the history lists them, with milestones and escrow.
+
+    Those waiting for the user (``needs_action``, annotated; ``waiting`` are their ids, read
+    when not given) first, then the active ones, then the ended ones; newest first within
+    each. A fixed number of queries per page, whatever the size of the history.
+    """
+    if waiting is None:
+        waiting = contracts_waiting_for(user=user, now=now)
+    contracts = _history_rows(
+        contracts_for_user(user=user), user=user, waiting=waiting, search=query.search
+    ).order_by(
+        "-needs_action",
+        Case(When(status=Contract.Status.ACTIVE, then=Value(0)), default=Value(1)),
+        "-created_at",
+        "-pk",
+    )
+    if query.filter:
+        contracts = contracts.filter(_history_filter(query.filter, user))
+    if query.role:
+        contracts = contracts.filter(**{query.role: user})
+    return contracts
+
+
+def contract_history_counts(
+    *,
+    user: User,
+    now: datetime,
+    query: HistoryQuery = HistoryQuery(),
+    waiting: list[int] | None = None,
+) -> dict[str, int]:
+    """How many contracts each filter and each role would show beside the others.
+
+    ``""`` (all) and each state filter within the chosen role; ``"role:"`` (any role) and
+    ``"role:<role>"`` within the chosen filter; the search applies to all. One query: the
+    user's contracts grouped by what the filters look at (at most 16 groups).
+    """
+    if waiting is None:
+        waiting = contracts_waiting_for(user=user, now=now)
+    groups = (
+        _history_rows(
+            Contract.objects.filter(_party(user)), user=user, waiting=waiting, search=query.search
+        )
+        .annotate(
+            in_dispute=ExpressionWrapper(_in_dispute_q(user), output_field=BooleanField()),
+            as_client=ExpressionWrapper(Q(client=user), output_field=BooleanField()),
+        )
+        .values("needs_action", "in_dispute", "as_client", "status")
+        .annotate(contracts=Count("pk"))
+        .order_by()
+    )
+
+    def states(group) -> dict[str, bool]:
+        return {
+            "": True,
+            "needs_action": bool(group["needs_action"]),
+            "active": group["status"] == Contract.Status.ACTIVE,
+            "in_dispute": bool(group["in_dispute"]),
+            "ended": group["status"] == Contract.Status.ENDED,
+        }
+
+    def roles(group) -> dict[str, bool]:
+        return {"": True, "client": bool(group["as_client"]), "freelancer": not group["as_client"]}
+
+    counts = dict.fromkeys(
+        ["", *HISTORY_FILTERS, "role:", *(f"role:{r}" for r in HISTORY_ROLES)], 0
+    )
+    for group in groups:
+        in_state, in_role = states(group), roles(group)
+        for name, matches in in_state.items():
+            if matches and in_role[query.role]:
+                counts[name] += group["contracts"]
+        for role, matches in in_role.items():
+            if matches and in_state[query.filter]:
+                counts[f"role:{role}"] += group["contracts"]
+    return counts
 
 
 def contract_get_for_user(*, user: User, pk: int) -> Contract:
@@ -119,11 +339,16 @@ def _submissions_with_files() -> QuerySet[Submission]:
     )
 
 
-def contracts_with_work_for_user(*, user: User) -> QuerySet[Contract]:
-    """Return ``contracts_for_user`` with each milestone's submissions and their files."""
-    return contracts_for_user(user=user).prefetch_related(
+def with_work(contracts: QuerySet[Contract]) -> QuerySet[Contract]:
+    """``contracts`` with each milestone's submissions and their files."""
+    return contracts.prefetch_related(
         Prefetch("milestones__submissions", queryset=_submissions_with_files())
     )
+
+
+def contracts_with_work_for_user(*, user: User) -> QuerySet[Contract]:
+    """Return ``contracts_for_user`` with each milestone's submissions and their files."""
+    return with_work(contracts_for_user(user=user))
 
 
 def _milestones_as_read() -> QuerySet[Milestone]:

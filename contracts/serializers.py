@@ -25,6 +25,8 @@ from core.serializers import (
 )
 
 from .models import Contract, Milestone
+from .selectors import HISTORY_FILTERS as _HISTORY_FILTERS
+from .selectors import HISTORY_ROLES as _HISTORY_ROLES
 
 CURRENCY_HELP = f"ISO 4217 code, one of {', '.join(sorted(settings.CURRENCIES))}."
 
@@ -191,4 +193,34 @@ class MilestoneReleaseSerializer(serializers.Serializer):
         required=False,
         max_length=3,
         help_text="Optional: when sent, it must be the contract's currency.",
+    )
+
+
+class ContractHistoryQuerySerializer(serializers.Serializer):
+    """The query parameters of the contract list: the history's filters and search."""
+
+    filter = serializers.ChoiceField(
+        choices=list(_HISTORY_FILTERS),
+        required=False,
+        allow_blank=True,
+        help_text=(
+            "Only the contracts in this state: `needs_action` (a milestone, refund request, "
+            "dispute or evidence request waits for you to act before its deadline), `active`, "
+            "`in_dispute` (a submitted dispute is open) or `ended`. Absent or empty: all."
+        ),
+    )
+    role = serializers.ChoiceField(
+        choices=list(_HISTORY_ROLES),
+        required=False,
+        allow_blank=True,
+        help_text="Only the contracts where you are the `client`, or the `freelancer`. "
+        "Absent or empty: both.",
+    )
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        trim_whitespace=True,
+        help_text="Search: every word must appear in the title or in the other party's "
+        "username, first or last name (case-insensitive).",
     )

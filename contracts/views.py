@@ -15,6 +15,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -28,10 +29,18 @@ from core.forms import refusal_on_form
 from core.money import money
 
 from . import selectors, services
-from .forms import MilestoneForm, NewContractForm, ReleaseForm, SubmitWorkForm
+from .forms import (
+    HistoryFilterForm,
+    MilestoneForm,
+    NewContractForm,
+    ReleaseForm,
+    SubmitWorkForm,
+)
 from .models import Contract, Milestone
 
 MilestoneStatus = Milestone.Status
+
+HISTORY_PAGE_SIZE = 20
 
 
 # --- Extensions: what higher apps add to these pages -------------------------------------------
@@ -111,6 +120,7 @@ class ContractRow:
     role: str
     other_party: object
     milestones: list[MilestoneRow]
+    needs_action: bool = False
 
     @property
     def pending_count(self) -> int:
@@ -124,6 +134,7 @@ def _contract_row(contract: Contract, user) -> ContractRow:
         role=role,
         other_party=contract.freelancer if role == "client" else contract.client,
         milestones=[_milestone_row(contract, m, role) for m in contract.milestones.all()],
+        needs_action=getattr(contract, "needs_action", False),
     )
 
 
@@ -135,13 +146,57 @@ def _milestone_row(contract: Contract, milestone: Milestone, role: str | None) -
 # --- Pages ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class HistoryChoice:
+    """One link of the history's filter bar: its label, count, value and whether it is on."""
+
+    label: str
+    count: int
+    value: str
+    current: bool
+
+    @property
+    def param(self) -> str | None:
+        """The value in a link's query string (None drops the parameter: everything)."""
+        return self.value or None
+
+
 @login_required
 def contract_history(request: HttpRequest) -> HttpResponse:
-    rows = [
-        _contract_row(contract, request.user)
-        for contract in selectors.contracts_for_user(user=request.user)
+    form = HistoryFilterForm(
+        request.GET, filters=selectors.HISTORY_FILTERS, roles=selectors.HISTORY_ROLES
+    )
+    chosen = form.choices()
+    query = selectors.HistoryQuery(filter=chosen["filter"], role=chosen["role"], search=chosen["q"])
+    now = timezone.now()
+    reading = {
+        "user": request.user,
+        "now": now,
+        "query": query,
+        "waiting": selectors.contracts_waiting_for(user=request.user, now=now),
+    }
+    contracts = selectors.contract_history_for_user(**reading)
+    counts = selectors.contract_history_counts(**reading)
+    paginator = Paginator(contracts, HISTORY_PAGE_SIZE)
+    paginator.count = counts[query.filter]  # the filter's count is the page's: no COUNT query
+    page = paginator.get_page(request.GET.get("page"))
+    filters = [
+        HistoryChoice(label, counts[value], value, query.filter == value)
+        for value, label in {"": "All", **selectors.HISTORY_FILTERS}.items()
     ]
-    context = {"rows": rows, "extensions": EXTENSION_TEMPLATES}
+    roles = [
+        HistoryChoice(label, counts[f"role:{value}"], value, query.role == value)
+        for value, label in {"": "Any role", **selectors.HISTORY_ROLES}.items()
+    ]
+    context = {
+        "rows": [_contract_row(contract, request.user) for contract in page.object_list],
+        "page": page,
+        "form": form,
+        "query": query,
+        "filters": filters,
+        "roles": roles,
+        "extensions": EXTENSION_TEMPLATES,
+    }
     return render(request, "contracts/history.html", context)
 
 
@@ -312,8 +367,7 @@ def milestone_fund(request: HttpRequest, pk: int) -> HttpResponse:
         return _failed(request, exc, contract_pk=contract.pk)
     messages.success(
         request,
-        f"Funded {money(milestone.amount, contract.currency)} into escrow "
-        f"for “{milestone.title}”.",
+        f"Funded {money(milestone.amount, contract.currency)} into escrow for “{milestone.title}”.",
     )
     return redirect(contract)
 

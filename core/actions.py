@@ -37,6 +37,7 @@ gives, exactly as if the sweep had run on time.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, Value, When
+from django.db.models import Case, Q, Value, When
 from django.utils.module_loading import import_string
 
 from accounts.models import Role
@@ -131,12 +132,26 @@ class Action:
     outcome: str = ""  # the state word refusals name when ``target`` is None ("released")
     # The event types (``webhooks.catalog``) each row the action is taken on emits, in order.
     emits: str | tuple[str, ...] = ()
+    # The states (among ``sources``) in which the row waits for one of ``actors`` to take this
+    # action: a to-do of theirs, which the contract history puts first. Empty: nobody is ever
+    # asked to take it (they may, but nothing waits for them).
+    awaited: frozenset[str] = frozenset()
+    # ``awaited_if(actor) -> Q``: what ``guard`` checks (or, where the answer is kept on a
+    # related row, that row's guard), as a filter on this model's rows. A guard is Python and
+    # reads one row; a list that finds the to-dos of a whole history needs them as SQL, in one
+    # query. ``Lifecycle.awaits`` and ``Lifecycle.awaiting`` say the same of a row (tested).
+    awaited_if: Callable[[Actor], Q] | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "sources", frozenset(self.sources))
         object.__setattr__(self, "actors", frozenset(Actor(a) for a in self.actors))
+        object.__setattr__(self, "awaited", frozenset(self.awaited))
         if isinstance(self.emits, str):
             object.__setattr__(self, "emits", (self.emits,))
+        if not self.awaited <= self.sources:
+            raise ValueError(f"{self.name}: awaited in states it does not leave from")
+        if self.awaited and self.guard is not None and self.awaited_if is None:
+            raise ValueError(f"{self.name}: an awaited action with a guard needs awaited_if")
 
     @property
     def by_system(self) -> bool:
@@ -243,6 +258,8 @@ class Lifecycle:
         """Bind to the model when declared as a class attribute (``lifecycle = Lifecycle(…)``)."""
         self.model = model
         setattr(model, name, self)
+        if self not in _lifecycles:
+            _lifecycles.append(self)
 
     def __getitem__(self, name: str) -> Action:
         return self.actions[name]
@@ -357,6 +374,52 @@ class Lifecycle:
             return False
         return True
 
+    # What waits for a party.
+
+    def awaits(self, row, *, user, now: datetime) -> bool:
+        """Whether ``row`` waits for ``user`` to act now: an action it is ``awaited`` in that
+        :meth:`allows` ``user`` to take."""
+        status = self.status_of(row)
+        return any(
+            status in action.awaited and self.allows(action.name, row, user=user, now=now)
+            for action in self.actions.values()
+        )
+
+    def awaiting(self, actor: Actor, *, now: datetime) -> Q | None:
+        """The rows that wait for ``actor`` to act now, as a filter (None: no row ever does).
+
+        :meth:`awaits` as SQL, derived from the same table: the states each of the actor's
+        actions is ``awaited`` in, the due column of the deadline it must come before still
+        ahead, and its ``awaited_if``.
+        """
+        terms: list[Q] = []
+        for action in self.actions.values():
+            if not action.awaited or actor not in action.actors:
+                continue
+            term = Q(**{f"{self.status_field}__in": sorted(action.awaited)})
+            if action.before:
+                term &= Q(**{f"{self._due_lookup(action)}__gt": now})
+            if action.awaited_if is not None:
+                term &= action.awaited_if(actor)
+            if term not in terms:
+                terms.append(term)
+        return functools.reduce(operator.or_, terms) if terms else None
+
+    def _due_lookup(self, action: Action) -> str:
+        """The ORM path from a row to the due column of the deadline ``action`` comes before."""
+        from . import deadlines
+
+        if callable(action.before):
+            raise TypeError(f"{self.name}.{action.name}: awaited before a computed deadline")
+        model = self.model
+        path = [part for part in action.before_via.split(".") if part]
+        for part in path:
+            model = model._meta.get_field(part).related_model
+        due = deadlines.kind(action.before, model).due
+        if callable(due):
+            raise TypeError(f"{self.name}.{action.name}: {action.before} has no due column")
+        return "__".join([*path, *due.split(".")])
+
     def ensure_state(self, name: str, row) -> None:
         """Raise unless ``row`` is in a state action ``name`` leaves from (no other check)."""
         self._check_state(self.actions[name], row)
@@ -370,6 +433,32 @@ class Lifecycle:
         raise IllegalTransition(
             model=self.name, current=status, target=action.target or action.outcome or status
         )
+
+
+_lifecycles: list[Lifecycle] = []
+
+
+def awaiting_contracts(user, *, now: datetime) -> Q:
+    """The contracts on which some row waits for ``user`` to act now, as their client or their
+    freelancer (:meth:`Lifecycle.awaiting` over every declared table), as a filter on Contract.
+
+    One ``pk IN (…)`` subquery per table with awaited actions, whatever the user's history.
+    """
+    terms = [Q(pk__in=[])]
+    for lifecycle in _lifecycles:
+        if lifecycle.owner_path or lifecycle.model is None:
+            continue
+        path = lifecycle.contract_path.replace(".", "__")
+        per_party = []
+        for actor in (Actor.CLIENT, Actor.FREELANCER):
+            waiting = lifecycle.awaiting(actor, now=now)
+            if waiting is not None:
+                party = f"{path}__{actor.value}" if path else actor.value
+                per_party.append(Q(**{party: user}) & waiting)
+        if per_party:
+            rows = lifecycle.model._base_manager.filter(functools.reduce(operator.or_, per_party))
+            terms.append(Q(pk__in=rows.values(path or "pk")))
+    return functools.reduce(operator.or_, terms)
 
 
 def _deadline_of(action: Action, row):

@@ -14,11 +14,13 @@ class DisputesConfig(AppConfig):
             events,  # noqa: F401  (what the events about disputes carry)
         )
         from .models import SupportCase
+        from .selectors import contracts_in_dispute
         from .views import milestone_next_step
 
         # The contract pages link to refund requests, disputes and support cases, and offer
         # "End contract", without contracts importing this app.
         contract_selectors.register_milestone_related("refund_request", "refund_request__dispute")
+        contract_selectors.register_in_dispute(contracts_in_dispute)
         contract_selectors.register_milestone_detail_prefetch(
             "support_cases", SupportCase.objects.order_by("created_at", "pk")
         )

@@ -162,3 +162,12 @@ def support_case_get_for_user(*, user: User, pk: int) -> SupportCase:
 
 def support_case_evidence(*, case: SupportCase) -> QuerySet[Evidence]:
     return Evidence.objects.filter(support_case=case).order_by("uploaded_at", "pk")
+
+
+def contracts_in_dispute(*, user: User) -> QuerySet:
+    """The ids of ``user``'s contracts with a submitted dispute still open (for the history's
+    filter; a draft is the freelancer's own until submitted)."""
+    return Dispute.objects.filter(
+        Q(refund_request__contract__client=user) | Q(refund_request__contract__freelancer=user),
+        status__in=Dispute.OPEN - {Dispute.Status.DRAFT},
+    ).values("refund_request__contract")

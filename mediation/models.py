@@ -37,6 +37,13 @@ def _unanswered(resolution, *, actor, **_) -> Conflict | None:
     return AlreadyAnswered() if resolution.answer_of(actor) else None
 
 
+def _resolution_unanswered(dispute, *, actor, **_) -> Conflict | None:
+    """A party answers the dispute's proposed resolution once (its resolutions are read from
+    the prefetch when the page loaded them)."""
+    proposed = [r for r in dispute.resolutions.all() if r.status == Resolution.Status.PROPOSED]
+    return _unanswered(proposed[0], actor=actor) if proposed else _not_proposed(dispute)
+
+
 def _other_accepted(resolution, actor) -> bool:
     other = Actor.CLIENT if actor == Actor.FREELANCER else Actor.FREELANCER
     return resolution.answer_of(other) == Resolution.Answer.ACCEPTED
@@ -91,6 +98,12 @@ Dispute.lifecycle.declare(
         target=None,
         actors=PARTIES,
         before="resolution_response",
+        guard=_resolution_unanswered,
+        awaited=[DStatus.RESOLUTION_PROPOSED],
+        awaited_if=lambda actor: Q(
+            resolutions__status=Resolution.Status.PROPOSED,
+            **{f"resolutions__{actor.value}_answer": ""},
+        ),
         refuse_state=_not_proposed,
         refuse_actor=lambda: NotAllowed("Only the parties answer a proposed resolution."),
         late="The time to answer this resolution ended {when}.",

@@ -113,36 +113,42 @@ def resolution_propose(
     return resolution
 
 
-def _issue_notices(*, disputes_: Iterable[Dispute], at: datetime, why: str, now) -> None:
+def _issue_notices(*, notices: list[tuple[Dispute, datetime, str]], now) -> None:
     """Notice of Non-Resolution: the money stays in escrow and the arbitration window opens.
 
-    The system's action, following a party's rejection or the resolution's deadline; the
-    window runs from ``at``.
+    The system's action, following a party's rejection or the resolution's deadline: for each
+    ``(dispute, at, why)`` the window runs from ``at``. All of them in one batch.
     """
-    for dispute in disputes_:
+    advances = []
+    for dispute, at, why in notices:
         due_at = at + settings.ARBITRATION_WINDOW_PERIOD
-        disputes.dispute_advance(
-            dispute=dispute,
-            action="issue_notice",
-            kind=Kind.NON_RESOLUTION,
-            actor=None,
-            now=now,
-            deadline="arbitration_window",
-            due_at=due_at,
-            started_at=at,
-            note=(
-                f"Notice of Non-Resolution: {why} The money stays in escrow. Until "
-                f"{deadlines.when(due_at)} each party may agree to binding arbitration and pay "
-                "its share of the fee."
-            ),
-            notify_title="Notice of Non-Resolution",
-            notify_body=(
-                f"{why} The money stays in escrow. Until {deadlines.when(due_at)} each of you "
-                "may agree to binding arbitration and pay your share of the fee. If only one "
-                "of you pays, that party receives the amount in dispute; if neither pays, it "
-                "is refunded to the client."
-            ),
+        advances.append(
+            disputes.Advance(
+                dispute=dispute,
+                due_at=due_at,
+                started_at=at,
+                note=(
+                    f"Notice of Non-Resolution: {why} The money stays in escrow. Until "
+                    f"{deadlines.when(due_at)} each party may agree to binding arbitration and "
+                    "pay its share of the fee."
+                ),
+                notify_body=(
+                    f"{why} The money stays in escrow. Until {deadlines.when(due_at)} each of "
+                    "you may agree to binding arbitration and pay your share of the fee. If only "
+                    "one of you pays, that party receives the amount in dispute; if neither "
+                    "pays, it is refunded to the client."
+                ),
+            )
         )
+    disputes.disputes_advance(
+        advances=advances,
+        action="issue_notice",
+        kind=Kind.NON_RESOLUTION,
+        actor=None,
+        now=now,
+        deadline="arbitration_window",
+        notify_title="Notice of Non-Resolution",
+    )
 
 
 @service
@@ -204,10 +210,7 @@ def resolution_answer(*, dispute: Dispute, actor: User, accept: bool, now: datet
     )
     if action == "reject":
         _issue_notices(
-            disputes_=[dispute],
-            at=now,
-            why=f"The {party} rejected the proposed resolution.",
-            now=now,
+            notices=[(dispute, now, f"The {party} rejected the proposed resolution.")], now=now
         )
     elif action == "accept_last":
         disputes.disputes_close(
@@ -247,15 +250,13 @@ def resolutions_expire(rows: list[Dispute], *, now: datetime) -> None:
         now=now,
         values={"closed_at": now},
     )
+    notices = []
     for dispute in rows:
         resolution = resolutions[dispute.pk]
         silent = [p for p in ("freelancer", "client") if not resolution.answer_of(p)]
-        _issue_notices(
-            disputes_=[dispute],
-            at=dispute.response_due_at,
-            why=f"The {' and the '.join(silent)} did not answer the proposed resolution in time.",
-            now=now,
-        )
+        why = f"The {' and the '.join(silent)} did not answer the proposed resolution in time."
+        notices.append((dispute, dispute.response_due_at, why))
+    _issue_notices(notices=notices, now=now)
 
 
 def remind_resolution(disputes_due: Iterable[Dispute], hours: int, now: datetime) -> None:

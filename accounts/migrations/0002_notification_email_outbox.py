@@ -12,30 +12,33 @@ def owe_unsent_emails(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='notification',
-            name='email_attempts',
+            model_name="notification",
+            name="email_attempts",
             field=models.PositiveSmallIntegerField(db_default=0, default=0),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='email_error',
-            field=models.TextField(blank=True, db_default='', default=''),
+            model_name="notification",
+            name="email_error",
+            field=models.TextField(blank=True, db_default="", default=""),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='email_next_attempt_at',
+            model_name="notification",
+            name="email_next_attempt_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(condition=models.Q(('email_next_attempt_at__isnull', False)), fields=['email_next_attempt_at', 'id'], name='notification_email_owed_idx'),
+            model_name="notification",
+            index=models.Index(
+                condition=models.Q(("email_next_attempt_at__isnull", False)),
+                fields=["email_next_attempt_at", "id"],
+                name="notification_email_owed_idx",
+            ),
         ),
         migrations.RunPython(owe_unsent_emails, migrations.RunPython.noop),
     ]

@@ -6,27 +6,73 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contracts', '0002_ledger_database_guards'),
+        ("contracts", "0002_ledger_database_guards"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ContractEvent',
+            name="ContractEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('CONTRACT_CREATED', 'Contract opened'), ('MILESTONE_ADDED', 'Milestone added'), ('MILESTONE_FUNDED', 'Funded into escrow'), ('WORK_SUBMITTED', 'Work submitted'), ('PAYMENT_RELEASED', 'Payment released'), ('AUTO_RELEASED', 'Released: the client did not act in time'), ('CONTRACT_ENDED', 'Contract ended'), ('MILESTONE_HELD', 'Held for a refund request'), ('MILESTONE_CANCELLED', 'Cancelled: never funded')], max_length=40)),
-                ('at', models.DateTimeField()),
-                ('amounts', models.JSONField(blank=True, default=dict)),
-                ('note', models.TextField(blank=True)),
-                ('actor', models.ForeignKey(blank=True, help_text='Empty when the system acted (a deadline passed).', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('contract', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='contracts.contract')),
-                ('milestone', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='contracts.milestone')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("CONTRACT_CREATED", "Contract opened"),
+                            ("MILESTONE_ADDED", "Milestone added"),
+                            ("MILESTONE_FUNDED", "Funded into escrow"),
+                            ("WORK_SUBMITTED", "Work submitted"),
+                            ("PAYMENT_RELEASED", "Payment released"),
+                            ("AUTO_RELEASED", "Released: the client did not act in time"),
+                            ("CONTRACT_ENDED", "Contract ended"),
+                            ("MILESTONE_HELD", "Held for a refund request"),
+                            ("MILESTONE_CANCELLED", "Cancelled: never funded"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("amounts", models.JSONField(blank=True, default=dict)),
+                ("note", models.TextField(blank=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty when the system acted (a deadline passed).",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "contract",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="contracts.contract",
+                    ),
+                ),
+                (
+                    "milestone",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="contracts.milestone",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['contract', 'at'], name='contract_event_idx')],
+                "indexes": [models.Index(fields=["contract", "at"], name="contract_event_idx")],
             },
         ),
     ]

@@ -4,28 +4,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StuckDeadline',
+            name="StuckDeadline",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model', models.CharField(help_text="The row's model: app_label.modelname.", max_length=100)),
-                ('kind', models.CharField(help_text='The deadline kind that failed.', max_length=64)),
-                ('object_id', models.BigIntegerField()),
-                ('error', models.TextField()),
-                ('failures', models.PositiveIntegerField(default=1)),
-                ('first_failed_at', models.DateTimeField()),
-                ('last_failed_at', models.DateTimeField()),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "model",
+                    models.CharField(
+                        help_text="The row's model: app_label.modelname.", max_length=100
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(help_text="The deadline kind that failed.", max_length=64),
+                ),
+                ("object_id", models.BigIntegerField()),
+                ("error", models.TextField()),
+                ("failures", models.PositiveIntegerField(default=1)),
+                ("first_failed_at", models.DateTimeField()),
+                ("last_failed_at", models.DateTimeField()),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'indexes': [models.Index(condition=models.Q(('resolved_at__isnull', True)), fields=['model', 'kind'], name='stuck_deadline_open_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('resolved_at__isnull', True)), fields=('model', 'kind', 'object_id'), name='stuck_deadline_open_once')],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("resolved_at__isnull", True)),
+                        fields=["model", "kind"],
+                        name="stuck_deadline_open_idx",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("resolved_at__isnull", True)),
+                        fields=("model", "kind", "object_id"),
+                        name="stuck_deadline_open_once",
+                    )
+                ],
             },
         ),
     ]

@@ -6,33 +6,76 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
-        ('core', '0002_stuck_deadlines'),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("core", "0002_stuck_deadlines"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(verbose_name='when')),
-                ('kind', models.CharField(choices=[('ACTION', 'Action'), ('READ', 'Read'), ('ADMIN_CHANGE', 'Admin change')], max_length=16)),
-                ('name', models.CharField(help_text='The action ("dispute.propose"), what was read ("case", "evidence", "internal_notes"), or the admin change ("addition", "change", "deletion").', max_length=100)),
-                ('object_id', models.CharField(blank=True, max_length=64)),
-                ('description', models.CharField(blank=True, max_length=255)),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=255)),
-                ('path', models.CharField(blank=True, help_text="The request's path.", max_length=255)),
-                ('content_type', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='contenttypes.contenttype')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(verbose_name="when")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("ACTION", "Action"),
+                            ("READ", "Read"),
+                            ("ADMIN_CHANGE", "Admin change"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        help_text='The action ("dispute.propose"), what was read ("case", "evidence", "internal_notes"), or the admin change ("addition", "change", "deletion").',
+                        max_length=100,
+                    ),
+                ),
+                ("object_id", models.CharField(blank=True, max_length=64)),
+                ("description", models.CharField(blank=True, max_length=255)),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=255)),
+                (
+                    "path",
+                    models.CharField(blank=True, help_text="The request's path.", max_length=255),
+                ),
+                (
+                    "content_type",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="contenttypes.contenttype",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'audit entries',
-                'base_manager_name': 'objects',
-                'indexes': [models.Index(fields=['at'], name='audit_at_idx'), models.Index(fields=['user', 'at'], name='audit_user_at_idx'), models.Index(fields=['content_type', 'object_id'], name='audit_object_idx')],
+                "verbose_name_plural": "audit entries",
+                "base_manager_name": "objects",
+                "indexes": [
+                    models.Index(fields=["at"], name="audit_at_idx"),
+                    models.Index(fields=["user", "at"], name="audit_user_at_idx"),
+                    models.Index(fields=["content_type", "object_id"], name="audit_object_idx"),
+                ],
             },
         ),
     ]

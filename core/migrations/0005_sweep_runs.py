@@ -4,21 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0004_audit_entry_database_guard'),
+        ("core", "0004_audit_entry_database_guard"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SweepRun',
+            name="SweepRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, unique=True)),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField()),
-                ('handled', models.PositiveIntegerField(default=0, help_text='Rows the run handled.')),
-                ('failures', models.PositiveIntegerField(default=0, help_text="Parts of the run that failed (logged), e.g. one deadline's sweep.")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, unique=True)),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField()),
+                (
+                    "handled",
+                    models.PositiveIntegerField(default=0, help_text="Rows the run handled."),
+                ),
+                (
+                    "failures",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="Parts of the run that failed (logged), e.g. one deadline's sweep.",
+                    ),
+                ),
             ],
         ),
     ]

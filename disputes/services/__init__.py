@@ -42,12 +42,13 @@ from .locks import lock_dispute
 from .messages import dispute_message_post
 from .refund_requests import refund_request_accept, refund_requests_expire, refund_requests_refund
 from .staff import ASSIGNMENTS, dispute_assign, dispute_extend, dispute_note_add
-from .stages import dispute_advance
+from .stages import Advance, dispute_advance, disputes_advance
 from .support_cases import support_case_close, support_case_open
 from .timeline import notify_parties, remind_parties
 
 __all__ = [
     "ASSIGNMENTS",
+    "Advance",
     "EVIDENCE_STAGES",
     "Closing",
     "DisputeAlreadyStarted",
@@ -57,6 +58,7 @@ __all__ = [
     "contract_end",
     "dispute_accept",
     "dispute_advance",
+    "disputes_advance",
     "dispute_assign",
     "dispute_decline",
     "dispute_extend",

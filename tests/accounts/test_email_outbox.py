@@ -136,9 +136,7 @@ class TestTheRelaySweep:
         assert sent_to() == sorted([client_user.email, freelancer.email])
         assert not Notification.objects.filter(emailed_at=None).exists()
 
-    def test_sends_an_e_mail_whose_delivery_was_killed_once_after_its_lease(
-        self, freelancer, now
-    ):
+    def test_sends_an_e_mail_whose_delivery_was_killed_once_after_its_lease(self, freelancer, now):
         ids = tell([freelancer], now=now)
         claimed_at = now + SECOND
         outbox.claim(EMAILS, now=claimed_at, ids=ids)  # ... and the worker died: never settled

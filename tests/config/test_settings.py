@@ -123,3 +123,27 @@ class TestLoginLockoutSettings:
 
         assert local["REST_FRAMEWORK"]["NUM_PROXIES"] == 0
         assert production["REST_FRAMEWORK"]["NUM_PROXIES"] == 1
+
+
+class TestCheapRequests:
+    def test_keep_sessions_in_the_cache_with_the_database_behind_it(self, monkeypatch):
+        module = settings_module(monkeypatch)
+
+        assert module["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
+        assert module["SESSION_CACHE_ALIAS"] == "default"
+
+    def test_keep_checked_connections_in_production_and_none_locally(self, monkeypatch):
+        local = settings_module(monkeypatch)["DATABASES"]["default"]
+        production = settings_module(monkeypatch, **PRODUCTION)["DATABASES"]["default"]
+
+        assert local["CONN_MAX_AGE"] == 0
+        assert production["CONN_MAX_AGE"] == 600
+        assert production["CONN_HEALTH_CHECKS"] is True
+
+    def test_read_the_connection_settings_from_the_environment(self, monkeypatch):
+        env = {**PRODUCTION, "DB_CONN_MAX_AGE": "60", "DB_CONN_HEALTH_CHECKS": "false"}
+
+        database = settings_module(monkeypatch, **env)["DATABASES"]["default"]
+
+        assert database["CONN_MAX_AGE"] == 60
+        assert database["CONN_HEALTH_CHECKS"] is False

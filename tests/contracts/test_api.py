@@ -484,9 +484,7 @@ class TestMilestoneRelease:
     def test_refuses_a_bad_amount_and_moves_nothing(self, contract, as_client, amount, code):
         milestone = make_milestone(contract, amount="500.00", funded=True)
 
-        response = as_client.post(
-            f"/api/v1/milestones/{milestone.pk}/release/", {"amount": amount}
-        )
+        response = as_client.post(f"/api/v1/milestones/{milestone.pk}/release/", {"amount": amount})
 
         error = assert_error(response, 400, code)
         assert list(error["fields"]) == ["amount"]

@@ -243,9 +243,10 @@ class TestPostMany:
         )
 
         refunds.refresh_from_db()
-        assert [
-            LedgerTransaction.objects.get(pk=pk).milestone_id for pk in written
-        ] == [first.pk, second.pk]
+        assert [LedgerTransaction.objects.get(pk=pk).milestone_id for pk in written] == [
+            first.pk,
+            second.pk,
+        ]
         assert LedgerTransaction.objects.count() == before + 2
         assert refunds.balance == Decimal("140.00")
         assert Account.objects.get(pk=first.escrow_account_id).balance == 0

@@ -173,7 +173,9 @@ class TestContractHistory:
         hints = [item.hint for item in response.context["rows"][0].milestones]
         assert hints == ["Fund", "Release"]
 
-    def test_uses_the_same_number_of_queries_for_3_or_30_contracts(self, client_user):
+    def test_uses_the_same_number_of_queries_for_3_or_30_contracts_in_pages_of_20(
+        self, client_user
+    ):
         def add_contracts(count):
             for _ in range(count):
                 contract = ContractFactory(client=client_user)
@@ -185,23 +187,26 @@ class TestContractHistory:
         browser.get(reverse("contracts:history"))  # warm the session
         with CaptureQueriesContext(connection) as few:
             browser.get(reverse("contracts:history"))
+        few = len(few.captured_queries)  # the next request resets the connection's query log
         add_contracts(27)
 
         with CaptureQueriesContext(connection) as many:
             response = browser.get(reverse("contracts:history"))
 
-        assert len(response.context["rows"]) == 30
-        assert len(many.captured_queries) == len(few.captured_queries)
+        assert len(response.context["rows"]) == 20
+        assert len(many.captured_queries) == few > 0
 
     def test_stays_within_a_fixed_query_budget(self, client_user, django_assert_max_num_queries):
         for _ in range(30):
             make_milestone(ContractFactory(client=client_user), funded=True)
         browser = browser_for(client_user)
 
-        with django_assert_max_num_queries(6):
+        # The session (from the cache), the user and their roles, the waiting contracts, the
+        # filters' counts, the page, its milestones, the unread notifications.
+        with django_assert_max_num_queries(8):
             response = browser.get(reverse("contracts:history"))
 
-        assert len(response.context["rows"]) == 30
+        assert len(response.context["rows"]) == 20
 
     def test_says_so_when_there_are_no_contracts(self, stranger):
         response = browser_for(stranger).get(reverse("contracts:history"))

@@ -79,9 +79,7 @@ def database_url() -> str | None:
 
 
 class TestMakeWorkerOnAFreshClone:
-    def test_starts_beat_and_enforces_a_due_deadline(
-        self, contract, queues_to_ourselves, tmp_path
-    ):
+    def test_starts_beat_and_enforces_a_due_deadline(self, contract, queues_to_ourselves, tmp_path):
         url = database_url()
         if url is None:
             pytest.skip("needs a database another process can open (set DATABASE_URL=postgres://)")
@@ -110,8 +108,10 @@ class TestMakeWorkerOnAFreshClone:
             )
             try:
                 expired = wait_for(
-                    lambda: RefundRequest.objects.get(pk=request.pk).status
-                    == RefundRequest.Status.EXPIRED,
+                    lambda: (
+                        RefundRequest.objects.get(pk=request.pk).status
+                        == RefundRequest.Status.EXPIRED
+                    ),
                     seconds=90,
                 )
                 told = Notification.objects.filter(kind="refunded")

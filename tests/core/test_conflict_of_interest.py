@@ -104,9 +104,7 @@ class TestThroughTheServices:
         "act",
         [
             lambda d, u, now: disputes.dispute_assign(dispute=d, staff=u, role="agent", now=now),
-            lambda d, u, now: disputes.dispute_note_add(
-                dispute=d, author=u, text="Mine.", now=now
-            ),
+            lambda d, u, now: disputes.dispute_note_add(dispute=d, author=u, text="Mine.", now=now),
         ],
         ids=["assign", "note"],
     )
@@ -275,9 +273,7 @@ class TestThroughTheAdmin:
         assert "Secret." not in response.content.decode()
         assert Dispute.objects.get(pk=own_dispute.pk).status == Dispute.Status.IN_MEDIATION
 
-    def test_the_arbitration_page_of_a_case_one_mediated_hides_award_and_says_why(
-        self, contract
-    ):
+    def test_the_arbitration_page_of_a_case_one_mediated_hides_award_and_says_why(self, contract):
         both = agent("mia-both")
         grant(both, Role.ARBITRATOR)
         open_case = case(contract, both)
@@ -366,9 +362,7 @@ class TestTheRecordPagesOfTheAdmin:
     ):
         browser = browser_for(staff_freelancer)
 
-        dispute_page = browser.get(
-            reverse("admin:disputes_dispute_change", args=[own_dispute.pk])
-        )
+        dispute_page = browser.get(reverse("admin:disputes_dispute_change", args=[own_dispute.pk]))
         request_page = browser.get(
             reverse("admin:disputes_refundrequest_change", args=[own_dispute.refund_request_id])
         )

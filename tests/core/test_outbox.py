@@ -71,9 +71,7 @@ class TestABrokerThatCannotBeReached:
         assert RefundRequest.objects.get(pk=request.pk).status == RefundRequest.Status.ACCEPTED
         assert EMAILS.owed().filter(kind="refunded").exists()
 
-    def test_a_sweep_over_2500_due_rows_goes_through_every_batch(
-        self, contract, settings, caplog
-    ):
+    def test_a_sweep_over_2500_due_rows_goes_through_every_batch(self, contract, settings, caplog):
         settings.DEADLINE_SWEEP_BATCH_SIZE = 1000
         ended = timezone.now() - timedelta(days=8)
 

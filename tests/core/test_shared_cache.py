@@ -127,7 +127,6 @@ class TestTwoCacheClients:
         assert allowed == [True] * 6
 
 
-
 class TestTheCacheTable:
     def test_migrate_makes_the_table_of_a_database_cache_when_it_is_missing(self, db, settings):
         database_cache(settings, "cache_made_by_migrate")

@@ -97,9 +97,10 @@ def offer_make(request: HttpRequest, pk: int) -> HttpResponse:
             now=timezone.now(),
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
+        # Shown once: at the fields when they show it, else as a message on the page.
         if _add_field_errors(form, exc):
             return render_dispute(request, pk=pk, bound={"offer": form}, status=400)
+        messages.error(request, exc.message)
         return redirect(_anchor(dispute))
     other = "client" if offer.by == "freelancer" else "freelancer"
     messages.success(
@@ -151,10 +152,10 @@ def _answer(request: HttpRequest, pk: int, name: str, service, done: str) -> Htt
             offer=offer, actor=request.user, reason=form.cleaned_data["reason"], now=timezone.now()
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
         if _add_field_errors(form, exc):
             bound = {f"offer_{name}": form}
             return render_dispute(request, pk=offer.dispute_id, bound=bound, status=400)
+        messages.error(request, exc.message)
     else:
         messages.success(request, done)
     return redirect(_anchor(offer.dispute))

@@ -61,9 +61,10 @@ def dispute_message_post(request: HttpRequest, pk: int) -> HttpResponse:
             dispute=dispute, author=request.user, text=form.cleaned_data["text"], now=timezone.now()
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
+        # Shown once: at the field when it shows it, else as a message on the page.
         if _add_field_errors(form, exc):
             return render_dispute(request, pk=pk, bound={"message": form}, status=400)
+        messages.error(request, exc.message)
         return redirect(f"{dispute.get_absolute_url()}#messages")
     messages.success(request, "Your message was sent; the others in the thread have been told.")
     return redirect(f"{dispute.get_absolute_url()}#messages")

@@ -50,6 +50,12 @@ def exit_code(worker: subprocess.Popen, *, seconds: float) -> int | None:
         return None
 
 
+def started(worker: subprocess.Popen, log: Path) -> list[int] | None:
+    """Once the worker runs (its consumer tried the broker: its signal handlers are in place),
+    its children: beat's process."""
+    return "consumer:" in log.read_text() and children_of(worker.pid) or None
+
+
 def children_of(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(child) for child in path.read_text().split()] if path.exists() else []
@@ -73,7 +79,7 @@ class TestAWorkerWithBeat:
         log = tmp_path / "worker.log"
 
         worker = start_worker(var, log)
-        beat = wait_for(lambda: children_of(worker.pid), seconds=60)
+        beat = wait_for(lambda: started(worker, log), seconds=60)
         made = list(var.glob("celerybeat-schedule*"))
         os.kill(worker.pid, signal.SIGTERM)  # as a supervisor stops it
         code = exit_code(worker, seconds=30)
@@ -84,7 +90,7 @@ class TestAWorkerWithBeat:
     def test_stops_with_an_error_when_beat_exits(self, tmp_path):
         log = tmp_path / "worker.log"
         worker = start_worker(tmp_path / "var", log)
-        beat = wait_for(lambda: children_of(worker.pid), seconds=60)
+        beat = wait_for(lambda: started(worker, log), seconds=60)
 
         if beat:
             os.kill(beat[0], signal.SIGKILL)

@@ -311,12 +311,14 @@ class TestContractDetail:
         browser.get(contract.get_absolute_url())
         with CaptureQueriesContext(connection) as few:
             browser.get(contract.get_absolute_url())
+        few = len(few.captured_queries)  # read now: the next request resets the query log
         add_milestones(10)
 
         with CaptureQueriesContext(connection) as many:
             browser.get(contract.get_absolute_url())
+        many = len(many.captured_queries)
 
-        assert len(many.captured_queries) == len(few.captured_queries)
+        assert many == few > 0
 
 
 class TestNewContractView:

@@ -1,6 +1,7 @@
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from . import cached
 from .models import Notification, Role, User
 
 
@@ -16,7 +17,10 @@ def notifications_for_user(*, user: User) -> QuerySet[Notification]:
 
 
 def notifications_unread_count(*, user: User) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+    """How many of the user's notifications are unread: kept in the cache between changes."""
+    return cached.unread_count(
+        user.pk, lambda: Notification.objects.filter(user=user, read_at__isnull=True).count()
+    )
 
 
 def notification_get_for_user(*, user: User, pk: int) -> Notification:

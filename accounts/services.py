@@ -9,6 +9,7 @@ from core import audit, outbox
 from core.actions import Actor, holds_role
 from core.errors import AccountSuspended, ConflictOfInterest, InvalidInput, NotAllowed
 
+from . import cached
 from .models import Notification, Role, User
 from .outbox import EMAILS
 
@@ -81,6 +82,7 @@ def notifications_send(*, messages: list[Message], now: datetime) -> list[int]:
         )
         ids = [n.pk for n in created]
     outbox.enqueue_on_commit(EMAILS, ids)
+    cached.forget_unread_count(m.user_id for m in messages)
     return ids
 
 
@@ -90,11 +92,14 @@ def notification_mark_read(*, notification: Notification, user: User, now: datet
     Notification.objects.filter(pk=notification.pk, user=user, read_at__isnull=True).update(
         read_at=now
     )
+    cached.forget_unread_count([user.pk])
 
 
 @transaction.atomic
 def notifications_mark_all_read(*, user: User, now: datetime) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=now)
+    marked = Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=now)
+    cached.forget_unread_count([user.pk])
+    return marked
 
 
 # Whether ``actor`` deals with ``user`` as a party (a contract between them): higher apps, which

@@ -49,6 +49,7 @@ from django.db import transaction
 from django.db.models import Case, Q, Value, When
 from django.utils.module_loading import import_string
 
+from accounts import cached
 from accounts.models import Role
 
 from .errors import (
@@ -511,7 +512,8 @@ def holds_role(user, actor: Actor) -> bool:
     """Whether ``user`` holds the staff role of ``actor``: membership of its group is the role.
 
     ``is_staff`` only opens the admin site. Superusers hold every role. The user's groups are
-    read once per user object.
+    read once per user object, from the cache that every membership change clears
+    (``accounts.cached``).
     """
     if not user.is_active:
         return False
@@ -519,7 +521,7 @@ def holds_role(user, actor: Actor) -> bool:
         return True
     groups = user.__dict__.get("_role_groups")
     if groups is None:
-        groups = frozenset(user.groups.values_list("name", flat=True)) if user.pk else frozenset()
+        groups = cached.group_names(user)
         user.__dict__["_role_groups"] = groups
     return STAFF_GROUPS.get(actor) in groups
 

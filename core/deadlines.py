@@ -112,6 +112,14 @@ class DeadlineKind:
     def due_at(self, row) -> datetime | None:
         return _read(row, self.due)
 
+    def has_passed(self, row, *, now: datetime) -> bool:
+        """Whether ``row`` is in a state this deadline acts on and its due moment has come:
+        from that moment itself on, the sweep and :meth:`settle` apply it."""
+        if not self.applies_to(row):
+            return False
+        due = self.due_at(row)
+        return due is not None and now >= due
+
     def deadline_of(self, row) -> Deadline | None:
         due = self.due_at(row)
         if due is None:
@@ -172,10 +180,7 @@ class DeadlineKind:
         row is read again, locked (no SKIP LOCKED: the lock is ours), exactly as the sweep reads
         it, and handed to ``apply``.
         """
-        if self.apply is None or not self.applies_to(row):
-            return False
-        due = self.due_at(row)
-        if due is None or now < due:
+        if self.apply is None or not self.has_passed(row, now=now):
             return False
         rows = list(
             self.queryset()
@@ -223,14 +228,7 @@ def catch_up(row, *, now: datetime, limit: int = 5) -> list[str]:
     applied: list[str] = []
     for _ in range(limit):
         due_kind = next(
-            (
-                k
-                for k in kinds_for(type(row))
-                if k.apply is not None
-                and k.applies_to(row)
-                and (due := k.due_at(row)) is not None
-                and now >= due
-            ),
+            (k for k in kinds_for(type(row)) if k.apply is not None and k.has_passed(row, now=now)),
             None,
         )
         if due_kind is None or not due_kind.settle(row, now=now):

@@ -6,7 +6,7 @@ from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdmin, ReadOnlyInline, amount_column
 from core.errors import DomainError
-from core.formats import local_when
+from core.formats import in_reader_zone, local_when
 
 from . import services, staff_reads
 from .models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
@@ -20,7 +20,7 @@ class TimelineInline(ReadOnlyInline):
         "kind",
         "actor",
         "amounts",
-        "note",
+        "note_in_reader_zone",
         "internal",
         "deadline_party",
         "deadline_due_at",
@@ -31,6 +31,11 @@ class TimelineInline(ReadOnlyInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description="note")
+    def note_in_reader_zone(self, event: TimelineEvent) -> str:
+        """The note with each stored UTC moment in the reader's zone, the zone named."""
+        return in_reader_zone(event.note)
 
 
 class RequestTimelineInline(TimelineInline):

@@ -31,6 +31,7 @@ from disputes.views import DisputePanel, render_dispute
 from disputes.views.edges import _add_field_errors
 
 from . import selectors, services
+from .deadlines import OFFER_RESPONSE
 from .forms import OfferForm, ReasonForm
 from .models import SETTLEABLE, Offer
 
@@ -60,13 +61,18 @@ def offers_panel(
     if not offers and not (is_party and dispute.status in SETTLEABLE):
         return None
     can_act = is_party and dispute.status in SETTLEABLE and not user.is_suspended
-    live = [o for o in offers if o.status == Offer.Status.OPEN and now < o.response_due_at]
+    # An open offer past its deadline has lapsed, though the sweep has not written it yet.
+    lapsed = {
+        o.pk: OFFER_RESPONSE.due_at(o) for o in offers if OFFER_RESPONSE.has_passed(o, now=now)
+    }
+    live = [o for o in offers if o.status == Offer.Status.OPEN and o.pk not in lapsed]
     theirs = next((o for o in live if o.by != role), None) if is_party else None
     mine = next((o for o in live if o.by == role), None) if is_party else None
     return DisputePanel(
         template="offers/_panel.html",
         context={
             "offers": offers[::-1],
+            "history": [(o, lapsed.get(o.pk)) for o in offers[::-1]],
             "can_offer": can_act,
             "theirs": theirs if can_act else None,
             "mine": mine if can_act else None,

@@ -131,3 +131,24 @@ class TestEmails:
         assert f"moved the deadline to {local_when(due, PARIS)}." in bodies[freelancer.email]
         assert f"moved the deadline to {local_when(due, NEW_YORK)}." in bodies[client_user.email]
         assert all(" UTC" not in body for body in bodies.values())
+
+
+class TestAdmin:
+    @pytest.fixture
+    def staff_in_paris(self, client):
+        reader = kit.UserFactory(
+            username="root", is_staff=True, is_superuser=True, time_zone="Europe/Paris"
+        )
+        client.force_login(reader)
+        return client
+
+    def test_the_timeline_inline_shows_notes_in_the_readers_zone(self, extended, staff_in_paris):
+        old = extended.response_due_at - timedelta(days=2)
+        assert extended.timeline.filter(note__contains=" UTC").exists()  # as stored
+
+        response = staff_in_paris.get(reverse("admin:disputes_dispute_change", args=[extended.pk]))
+
+        page = response.content.decode()
+        assert f"Extended from {local_when(old, PARIS)} to " in page
+        assert f"to {local_when(extended.response_due_at, PARIS)}: Holidays." in page
+        assert " UTC" not in page

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.urls import reverse
 
+from core.formats import local_when
 from disputes.models import Dispute
 from offers import services as offers
 from offers.models import Offer
@@ -80,6 +83,49 @@ class TestThePanel:
 
         assert 'data-testid="offer-history"' in html
         assert "Send offer" not in html
+
+
+class TestAnOfferPastItsDeadline:
+    """The sweep has not reached it yet: the page says it lapsed, and offers no Accept."""
+
+    def history_status(self, html: str, offer) -> str:
+        table = html.split('data-testid="offer-history"', 1)[1].split("</table>", 1)[0]
+        return " ".join(table.split("<td>")[-1].split("</td>", 1)[0].split())
+
+    @pytest.mark.parametrize(
+        ("before_due", "lapsed"), [(timedelta(microseconds=1), False), (timedelta(0), True)]
+    )
+    def test_1_microsecond_before_and_at_its_deadline(
+        self, dispute, freelancer, client_user, before_due, lapsed
+    ):
+        made = offer_by(dispute, freelancer)
+        browser = browser_for(client_user)
+
+        with time_machine.travel(made.response_due_at - before_due, tick=False):
+            html = page(browser, dispute).content.decode()
+
+        status = self.history_status(html, made)
+        accept = reverse("offers:accept", args=[made.pk])
+        made.refresh_from_db()
+        assert made.status == Offer.Status.OPEN  # the sweep or an action writes the lapse
+        if lapsed:
+            due = local_when(made.response_due_at)
+            assert status.startswith('<span class="badge">Lapsed</span>')
+            assert f"at {due}" in status
+            assert accept not in html
+            assert 'data-testid="their-offer"' not in html
+        else:
+            assert status.startswith('<span class="badge">Open</span>')
+            assert accept in html
+
+    def test_its_maker_sees_it_lapsed_with_nothing_to_withdraw(self, dispute, freelancer):
+        made = offer_by(dispute, freelancer)
+
+        with time_machine.travel(made.response_due_at, tick=False):
+            html = page(browser_for(freelancer), dispute).content.decode()
+
+        assert self.history_status(html, made).startswith('<span class="badge">Lapsed</span>')
+        assert reverse("offers:withdraw", args=[made.pk]) not in html
 
 
 class TestTheForms:

@@ -194,8 +194,18 @@ def measure(wrk: str, name: str, url: str, cookie: str) -> Figure:
         check=True,
     )
     output = subprocess.run(
-        [wrk, "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--timeout", "30s", "--latency",
-         "-H", header, url],
+        [
+            wrk,
+            "-t2",
+            f"-c{CONNECTIONS}",
+            f"-d{SECONDS}s",
+            "--timeout",
+            "30s",
+            "--latency",
+            "-H",
+            header,
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -429,6 +429,10 @@ class Dispute(models.Model):
         related_name="disputes_as_agent",
     )
     agent_assigned_at = models.DateTimeField(null=True, blank=True)
+    # The agents' service level (MEDIATION_SERVICE_LEVEL after the case entered mediation), and
+    # when the sweep found it breached: the case is flagged once and goes to the queue's top.
+    service_level_due_at = models.DateTimeField(null=True, blank=True)
+    service_level_breached_at = models.DateTimeField(null=True, blank=True)
     arbitrator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -471,6 +475,9 @@ class Dispute(models.Model):
         indexes = [
             models.Index(fields=["status", "response_due_at"], name="dispute_due_idx"),
             models.Index(fields=["status", "declined_at"], name="dispute_declined_idx"),
+            models.Index(
+                fields=["status", "service_level_due_at"], name="dispute_service_level_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -582,6 +589,7 @@ class TimelineEvent(models.Model):
         DISPUTE_DECLINED = "DISPUTE_DECLINED", "Dispute declined by the client; sent to mediation"
         DRAFT_LAPSED = "DRAFT_LAPSED", "Draft dispute not submitted in time"
         AGENT_ASSIGNED = "AGENT_ASSIGNED", "A mediation agent took the case"
+        SERVICE_LEVEL_BREACHED = "SERVICE_LEVEL_BREACHED", "Mediation service level breached"
         INTERNAL_NOTE = "INTERNAL_NOTE", "Internal note"
         RESOLUTION_PROPOSED = "RESOLUTION_PROPOSED", "Resolution proposed"
         RESOLUTION_ACCEPTED = "RESOLUTION_ACCEPTED", "Resolution accepted"

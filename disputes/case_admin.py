@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.models import Role, User
+from accounts.services import user_away_set
 from core.actions import Actor, holds_role
 from core.errors import DomainError
 from core.forms import refusal_on_form
@@ -35,6 +36,7 @@ from core.money import money
 
 from . import selectors, services, staff_reads
 from .models import Dispute, TimelineEvent
+from .services import assignment
 
 KIND_LABELS = dict(TimelineEvent.Kind.choices)
 
@@ -101,6 +103,38 @@ class CaseForm(forms.Form):
 
 class AssignForm(CaseForm):
     pass
+
+
+class ReassignForm(CaseForm):
+    """Give the case to another staff member of the queue's role, with a reason."""
+
+    role: ClassVar[str] = "agent"
+
+    to = forms.ChoiceField(
+        label="Reassign to",
+        required=False,
+        help_text="Or leave it to the next available one (fewest open cases).",
+    )
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Recorded on the timeline.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = getattr(self.dispute, f"{assignment.SEATS[self.role].column}_id")
+        choices = assignment.candidates(
+            dispute=self.dispute, role=self.role, exclude=(current,) if current else ()
+        )
+        self.fields["to"].choices = [
+            ("", "The next available"),
+            *((str(user.pk), f"{user} ({user.open_cases} open)") for user in choices),
+        ]
+
+    def clean_to(self):
+        value = self.cleaned_data["to"]
+        return User.objects.get(pk=int(value)) if value else None
 
 
 class NoteForm(CaseForm):
@@ -209,8 +243,34 @@ class StaffCaseAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(
-            request, {"title": self.queue_title, **(extra_context or {})}
+            request,
+            {
+                "title": self.queue_title,
+                "away_since": request.user.away_since,
+                "away_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_away"),
+                **(extra_context or {}),
+            },
         )
+
+    def away_view(self, request):
+        """Mark oneself away (no new cases by assignment) or back, from the queue."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        away = request.POST.get("away") == "1"
+        try:
+            user_away_set(user=request.user, away=away, now=timezone.now())
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            done = (
+                "You are marked away: no new cases are assigned to you automatically."
+                if away
+                else "Welcome back: new cases are assigned to you again."
+            )
+            self.message_user(request, done, messages.SUCCESS)
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
 
     @admin.action(description="Assign to me")
     def assign_to_me(self, request, queryset):
@@ -256,14 +316,24 @@ class StaffCaseAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                f"<path:object_id>/{name}/",
-                self.admin_site.admin_view(self._case_form_view(name)),
-                name=f"{info[0]}_{info[1]}_{name}",
-            )
-            for name in self.case_forms
-        ] + super().get_urls()
+        return (
+            [
+                path(
+                    "away/",
+                    self.admin_site.admin_view(self.away_view),
+                    name=f"{info[0]}_{info[1]}_away",
+                ),
+            ]
+            + [
+                path(
+                    f"<path:object_id>/{name}/",
+                    self.admin_site.admin_view(self._case_form_view(name)),
+                    name=f"{info[0]}_{info[1]}_{name}",
+                )
+                for name in self.case_forms
+            ]
+            + super().get_urls()
+        )
 
     def get_case(self, request, object_id) -> Dispute:
         """Return the dispute behind ``object_id`` (any stage the page shows), or raise 404."""
@@ -434,6 +504,17 @@ class StaffCaseAdmin(admin.ModelAdmin):
             dispute=dispute, staff=request.user, role=self.assign_as, now=timezone.now()
         )
         return f"You took {dispute}."
+
+    def case_reassign(self, request, dispute, data) -> str:
+        dispute = services.dispute_reassign(
+            dispute=dispute,
+            actor=request.user,
+            role=self.assign_as,
+            to=data["to"],
+            reason=data["reason"],
+            now=timezone.now(),
+        )
+        return f"{dispute} is reassigned to {getattr(dispute, self.assign_as)}."
 
     def case_message(self, request, dispute, data) -> str:
         services.dispute_message_post(

@@ -176,11 +176,11 @@ ROLE_PERMISSIONS = {
         # Login lockouts: reading the attempts and logs, and lifting a lockout.
         "axes.view_*",
         "axes.delete_accessattempt",
-        # Reusable texts for the case pages (``mediation.Macro``).
-        "mediation.view_macro",
-        "mediation.add_macro",
-        "mediation.change_macro",
-        "mediation.delete_macro",
+        # Reusable texts for the case pages (``disputes.Macro``).
+        "disputes.view_macro",
+        "disputes.add_macro",
+        "disputes.change_macro",
+        "disputes.delete_macro",
     ],
     # The high-value tier: mediation agents who also take disputes at or above HIGH_VALUE_LIMIT.
     "Senior mediation agents": ["contracts.view_*", "disputes.view_*", "mediation.view_*"],

@@ -34,8 +34,8 @@ from core.errors import DomainError
 from core.forms import refusal_on_form
 from core.money import money
 
-from . import selectors, services, staff_reads
-from .models import Dispute, TimelineEvent
+from . import macros, selectors, services, staff_reads
+from .models import Dispute, Macro, TimelineEvent
 from .services import assignment
 
 KIND_LABELS = dict(TimelineEvent.Kind.choices)
@@ -424,6 +424,31 @@ class StaffCaseAdmin(admin.ModelAdmin):
             )
         return response
 
+    # Where each kind of macro goes: the forms (and their field) that take its text.
+    MACRO_TARGETS: ClassVar[dict[str, tuple[tuple[str, str], ...]]] = {
+        Macro.Kind.RATIONALE: (("propose", "rationale"), ("award", "reasons")),
+        Macro.Kind.NOTE: (("note", "text"),),
+        Macro.Kind.MESSAGE: (("message", "text"),),
+        Macro.Kind.EVIDENCE_REQUEST: (("evidence_request", "message"),),
+    }
+
+    def case_macros(self, request, dispute, names: list[str]) -> list[dict]:
+        """The macros this page can insert (into a form it shows), rendered for the case."""
+        found = []
+        for macro in Macro.objects.order_by("kind", "name", "pk"):
+            for form_name, field in self.MACRO_TARGETS.get(macro.kind, ()):
+                if form_name in names:
+                    found.append(
+                        {
+                            "macro": macro,
+                            "form": form_name,
+                            "field": field,
+                            "target": f"{form_name}-{field}",
+                            "text": macros.render(macro.text, dispute),
+                        }
+                    )
+        return found
+
     def render_case(self, request, dispute, *, bound=None, status=200):
         if request.user.pk in Dispute.lifecycle.parties_of(dispute):
             # Their own case: no staff page at all (it would show the other side's blind
@@ -441,8 +466,19 @@ class StaffCaseAdmin(admin.ModelAdmin):
         bound = bound or {}
         names = self.visible_forms(request, dispute)
         names += [name for name in bound if name not in names]
+        menu = self.case_macros(request, dispute, names)
+        # ``?macro=<id>`` (the menu's links, without JavaScript): its text pre-fills its form.
+        chosen = request.GET.get("macro", "")
+        prefill = {
+            item["form"]: {item["field"]: item["text"]}
+            for item in menu
+            if chosen.isdigit() and item["macro"].pk == int(chosen)
+        }
         case_forms = {
-            name: bound.get(name) or self.case_forms[name](dispute=dispute, auto_id=f"{name}-%s")
+            name: bound.get(name)
+            or self.case_forms[name](
+                dispute=dispute, auto_id=f"{name}-%s", initial=prefill.get(name)
+            )
             for name in names
         }
         context = {
@@ -453,6 +489,7 @@ class StaffCaseAdmin(admin.ModelAdmin):
             "subtitle": None,
             "dispute": dispute,
             "forms": case_forms,
+            "macros": menu,
             "form_urls": {
                 name: reverse(
                     f"admin:{self.opts.app_label}_{self.opts.model_name}_{name}",

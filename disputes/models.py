@@ -33,6 +33,7 @@ __all__ = [
     "Dispute",
     "DisputeMessage",
     "Evidence",
+    "Macro",
     "RefundRequest",
     "SupportCase",
     "TimelineEvent",
@@ -734,3 +735,32 @@ class SupportCase(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("disputes:support-case", kwargs={"pk": self.pk})
+
+
+class Macro(models.Model):
+    """A reusable text staff insert into a case page's form, with placeholders for the case.
+
+    Support maintains them in the admin; ``disputes.macros`` fills the placeholders for one
+    dispute. The text lands in the form's field and stays editable before it is sent.
+    """
+
+    class Kind(models.TextChoices):
+        RATIONALE = "RATIONALE", "Resolution rationale"
+        NOTE = "NOTE", "Internal note"
+        EVIDENCE_REQUEST = "EVIDENCE_REQUEST", "Evidence request"
+        MESSAGE = "MESSAGE", "Message to the parties"
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "name"], name="macro_unique_name_per_kind"),
+            models.CheckConstraint(condition=~Q(text=""), name="macro_has_text"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"

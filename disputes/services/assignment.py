@@ -197,8 +197,8 @@ def disputes_auto_assign(rows: list[Dispute], *, role: str, now: datetime) -> No
         return
     seat = SEATS[role]
     for dispute in rows:
-        if getattr(dispute, f"{seat.column}_id") is not None and role == "agent":
-            continue
+        if getattr(dispute, f"{seat.column}_id") is not None:
+            continue  # someone has it already
         staff = next_assignee(dispute=dispute, role=role)
         if staff is None:
             continue

@@ -109,3 +109,18 @@ class TestTierInTheQueue:
         assert "High value" in everything.content.decode()
         assert [d.pk for d in only_high.context["cl"].result_list] == [high.pk]
         assert [d.pk for d in only_standard.context["cl"].result_list] == [standard.pk]
+
+
+class TestArbitratorReassign:
+    def test_an_arbitrator_hands_an_opened_case_to_another(self, client):
+        mediator = kit.agent("med")
+        judge, other = kit.arbitrator("judge"), kit.arbitrator("other")
+        dispute = kit.case(kit.ContractFactory(), mediator)
+        assert dispute.arbitrator == judge
+        client.force_login(judge)
+        url = reverse("admin:arbitration_arbitrationqueueitem_reassign", args=[dispute.pk])
+
+        response = client.post(url, {"to": "", "reason": "Conflict discovered late."})
+
+        assert response.status_code == 302
+        assert kit.reload(dispute).arbitrator == other

@@ -196,6 +196,15 @@ def disputes_auto_assign(rows: list[Dispute], *, role: str, now: datetime) -> No
     if not settings.AUTO_ASSIGN_CASES:
         return
     seat = SEATS[role]
+    # Assignments of one role take turns: each locks the role's staff rows (in pk order, as
+    # every lock is taken) before counting, so two cases entering at once see each other's
+    # choice instead of both going to the same least-loaded person.
+    list(
+        User.objects.select_for_update(of=("self",))
+        .filter(pk__in=User.objects.filter(groups__name=seat.role.value).values("pk"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     for dispute in rows:
         if getattr(dispute, f"{seat.column}_id") is not None:
             continue  # someone has it already

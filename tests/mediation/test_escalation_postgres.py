@@ -1,4 +1,5 @@
-"""Two sweepers, or a sweeper and an agent, reaching a breached service level at once."""
+"""On PostgreSQL: two sweepers, or a sweeper and an agent, reaching a breached service level at
+once; and two cases entering mediation at once."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Notification
+from accounts.services import user_away_set
 from core import deadlines
+from disputes import services as disputes
 from disputes.models import TimelineEvent
 from mediation import services as mediation
 from tests import kit
 from tests.contracts.test_ledger_postgres import run_at_once
-from tests.factories import declined_dispute
+from tests.factories import declined_dispute, end_contract, file_dispute
 
 pytestmark = [
     pytest.mark.postgres,
@@ -78,3 +81,30 @@ def test_a_late_proposal_and_the_sweep_at_once_flag_it_once():
         assert kit.reload(dispute).service_level_breached_at is not None
         assert _flags(dispute) == 1
         assert _told(dispute) == 2
+
+
+def test_two_cases_entering_mediation_at_once_go_to_two_agents():
+    for _ in range(4):
+        ann, bob = kit.agent(), kit.agent()
+        disputes_ = []
+        for _ in range(2):
+            contract = kit.ContractFactory()
+            request = end_contract(contract, now=timezone.now())
+            disputes_.append((contract, file_dispute(request, amount="100.00")))
+
+        run_at_once(
+            *(
+                partial(
+                    disputes.dispute_decline,
+                    dispute=dispute,
+                    actor=contract.client,
+                    reason="No.",
+                    now=timezone.now(),
+                )
+                for contract, dispute in disputes_
+            )
+        )
+
+        assert {kit.reload(d).agent for _, d in disputes_} == {ann, bob}
+        for user in (ann, bob):
+            user_away_set(user=user, away=True, now=timezone.now())  # out of the next round

@@ -203,7 +203,7 @@ class MediationQueueAdmin(StaffCaseAdmin):
 
     @admin.display(description="Service level")
     def service_level(self, obj):
-        due_at = obj.declined_at + settings.MEDIATION_SERVICE_LEVEL
+        due_at = obj.service_level_due_at or obj.declined_at + settings.MEDIATION_SERVICE_LEVEL
         if obj.first_proposed_at is not None:
             met = obj.first_proposed_at <= due_at
             return format_html(
@@ -267,7 +267,8 @@ class MediationQueueAdmin(StaffCaseAdmin):
             "high_value": disputes.dispute_is_high_value(dispute),
             "small_claims_limit": Decimal(settings.SMALL_CLAIMS_LIMIT),
             "service_level": settings.MEDIATION_SERVICE_LEVEL,
-            "service_level_due_at": (
+            "service_level_due_at": dispute.service_level_due_at
+            or (
                 dispute.declined_at + settings.MEDIATION_SERVICE_LEVEL
                 if dispute.declined_at
                 else None

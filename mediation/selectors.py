@@ -79,8 +79,12 @@ def dispute_resolutions(*, dispute: Dispute) -> QuerySet[Resolution]:
 
 
 def service_level_breached(*, now: datetime, service_level: timedelta) -> Q:
-    """Match disputes still waiting for a first proposal after the service level ran out."""
-    return Q(status=DStatus.IN_MEDIATION, declined_at__lt=now - service_level)
+    """Match disputes still waiting for a first proposal after the service level ran out (its
+    due time as stored when the case entered mediation; ``service_level`` for older rows)."""
+    return Q(status=DStatus.IN_MEDIATION) & (
+        Q(service_level_due_at__lt=now)
+        | Q(service_level_due_at__isnull=True, declined_at__lt=now - service_level)
+    )
 
 
 # --- Statistics ---------------------------------------------------------------------------------

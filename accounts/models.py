@@ -16,6 +16,8 @@ class Role(models.TextChoices):
     MEDIATION_AGENT = "Mediation agents"
     ARBITRATOR = "Arbitrators"
     SUPPORT = "Support"
+    # Mediation agents who also take the high-value tier (``HIGH_VALUE_LIMIT``).
+    SENIOR_MEDIATION_AGENT = "Senior mediation agents"
 
 
 class User(AbstractUser):
@@ -24,6 +26,8 @@ class User(AbstractUser):
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     suspended_at = models.DateTimeField(null=True, blank=True)
     suspension_reason = models.TextField(blank=True)
+    # Staff who are away get no new cases by automatic assignment (they keep the ones they have).
+    away_since = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.username

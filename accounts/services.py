@@ -162,7 +162,12 @@ def user_reinstate(*, user: User, actor: User, now: datetime) -> User:
 
 
 # Roles as the command line and the admin name them.
-ROLE_NAMES = {"agent": Role.MEDIATION_AGENT, "arbitrator": Role.ARBITRATOR, "support": Role.SUPPORT}
+ROLE_NAMES = {
+    "agent": Role.MEDIATION_AGENT,
+    "senior": Role.SENIOR_MEDIATION_AGENT,
+    "arbitrator": Role.ARBITRATOR,
+    "support": Role.SUPPORT,
+}
 
 
 def role_named(name: str) -> Role:
@@ -203,4 +208,22 @@ def user_role_revoke(*, user: User, role: Role) -> User:
     if user.is_staff and not holds_any and not user.is_superuser:
         user.is_staff = False
         user.save(update_fields=["is_staff"])
+    return user
+
+
+@transaction.atomic
+def user_away_set(*, user: User, away: bool, now: datetime) -> User:
+    """Mark a staff member away (no new cases are assigned to them automatically) or back.
+
+    They keep the cases they have; marking away twice keeps the first time.
+    """
+    if not (holds_role(user, Actor.AGENT) or holds_role(user, Actor.ARBITRATOR)):
+        raise NotAllowed("Only mediation agents and arbitrators take cases by assignment.")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if away and user.away_since is None:
+        user.away_since = now
+    elif not away:
+        user.away_since = None
+    user.save(update_fields=["away_since"])
+    audit.action(user=user, name="user.away" if away else "user.back", obj=user, now=now)
     return user

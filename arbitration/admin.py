@@ -29,6 +29,7 @@ from disputes.case_admin import (
     CaseForm,
     MessageForm,
     NoteForm,
+    ReassignForm,
     SplitForm,
     StaffCaseAdmin,
     duration_text,
@@ -101,6 +102,10 @@ class ArbitratorFilter(AssigneeFilter):
     field = "arbitrator"
 
 
+class ArbitratorReassignForm(ReassignForm):
+    role = "arbitrator"
+
+
 @admin.register(ArbitrationQueueItem)
 class ArbitrationQueueAdmin(StaffCaseAdmin):
     role = Role.ARBITRATOR
@@ -111,6 +116,7 @@ class ArbitrationQueueAdmin(StaffCaseAdmin):
     case_template = "admin/arbitration/case.html"
     case_forms = {
         "assign": AssignForm,
+        "reassign": ArbitratorReassignForm,
         "note": NoteForm,
         "message": MessageForm,
         "evidence_request": EvidenceRequestForm,
@@ -215,6 +221,7 @@ class ArbitrationQueueAdmin(StaffCaseAdmin):
 
     form_actions = {
         "assign": "assign_arbitrator",
+        "reassign": "reassign_arbitrator",
         "note": "note",
         "message": "message",
         "evidence_request": "request_evidence",

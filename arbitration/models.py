@@ -102,6 +102,23 @@ Dispute.lifecycle.declare(
             f"This dispute is {d.get_status_display().lower()}: no arbitrator needed."
         ),
     ),
+    # Automatic assignment once both fees are paid and the case opens.
+    Action(
+        "auto_assign_arbitrator",
+        sources=[DStatus.IN_ARBITRATION],
+        target=None,
+        actors=[Actor.SYSTEM],
+    ),
+    Action(
+        "reassign_arbitrator",
+        sources=[DStatus.IN_ARBITRATION],
+        target=None,
+        actors=[Actor.ARBITRATOR, Actor.SUPPORT],
+        refuse_state=lambda d: Conflict(
+            f"This dispute is {d.get_status_display().lower()}: no arbitrator needed."
+        ),
+        refuse_actor=lambda: NotAllowed("Only arbitrators and support reassign a case."),
+    ),
     Action(
         "add_requested_evidence",
         sources=[DStatus.IN_ARBITRATION],
@@ -129,6 +146,12 @@ Dispute.lifecycle.declare(
         refuse_state=lambda d: CaseNotOpen(),
         emits="award.issued",
     ),
+)
+
+# However a case opens (both fees paid), it goes to the available arbitrator with the fewest
+# open cases, never to the agent who mediated it.
+Dispute.lifecycle.on_entering(
+    DStatus.IN_ARBITRATION, "arbitration.services.cases_enter_arbitration"
 )
 
 

@@ -504,3 +504,8 @@ def _settled_in_case(dispute: Dispute, *, now: datetime) -> str:
 
 offers.SETTLING[DStatus.ARBITRATION_WINDOW] = _settled_in_window
 offers.SETTLING[DStatus.IN_ARBITRATION] = _settled_in_case
+
+
+def cases_enter_arbitration(rows: list[Dispute], *, now: datetime) -> None:
+    """Cases that just opened (``Dispute.lifecycle.on_entering``): assign an arbitrator."""
+    disputes.disputes_auto_assign(rows, role="arbitrator", now=now)

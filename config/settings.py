@@ -176,7 +176,14 @@ ROLE_PERMISSIONS = {
         # Login lockouts: reading the attempts and logs, and lifting a lockout.
         "axes.view_*",
         "axes.delete_accessattempt",
+        # Reusable texts for the case pages (``disputes.Macro``).
+        "disputes.view_macro",
+        "disputes.add_macro",
+        "disputes.change_macro",
+        "disputes.delete_macro",
     ],
+    # The high-value tier: mediation agents who also take disputes at or above HIGH_VALUE_LIMIT.
+    "Senior mediation agents": ["contracts.view_*", "disputes.view_*", "mediation.view_*"],
 }
 
 # --- Staff accounts: two-factor authentication and the audit log ---------------------------
@@ -278,6 +285,19 @@ ARBITRATION_FEE_PERCENT = os.environ.get("ARBITRATION_FEE_PERCENT", "0")
 # Small claims: below this amount (in the dispute's currency) the agent's decision is binding.
 SMALL_CLAIMS_ENABLED = env_bool("SMALL_CLAIMS_ENABLED", False)
 SMALL_CLAIMS_LIMIT = os.environ.get("SMALL_CLAIMS_LIMIT", "100.00")
+# The high-value tier: a dispute whose amount R is at or above its currency's limit goes only to
+# the "Senior mediation agents". "USD:5000,EUR:5000"; a currency not listed has no tier.
+HIGH_VALUE_LIMIT = {
+    currency.strip().upper(): limit.strip()
+    for currency, _, limit in (
+        item.partition(":")
+        for item in os.environ.get("HIGH_VALUE_LIMIT", "USD:5000,EUR:5000").split(",")
+        if item.strip()
+    )
+}
+# Cases entering mediation (and arbitration, once both fees are paid) go to the available
+# staff member with the fewest open cases; off, they wait in the queue for "assign to me".
+AUTO_ASSIGN_CASES = env_bool("AUTO_ASSIGN_CASES", True)
 # How often the deadline sweep runs, and how many rows each of its transactions handles.
 DEADLINE_SWEEP_INTERVAL = env_duration("DEADLINE_SWEEP_INTERVAL", "60s")
 DEADLINE_SWEEP_BATCH_SIZE = int(os.environ.get("DEADLINE_SWEEP_BATCH_SIZE", "1000"))

@@ -4,12 +4,14 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.html import format_html
 
+from core.actions import Actor, holds_role
 from core.admin import ReadOnlyAdmin, ReadOnlyInline, amount_column
 from core.errors import DomainError
 from core.formats import in_reader_zone, local_when
 
 from . import services, staff_reads
-from .models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
+from .macros import PLACEHOLDERS
+from .models import Dispute, Evidence, Macro, RefundRequest, SupportCase, TimelineEvent
 
 
 class TimelineInline(ReadOnlyInline):
@@ -178,3 +180,44 @@ class SupportCaseAdmin(NotOwnCaseAdmin):
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             },
         )
+
+
+class MacroForm(forms.ModelForm):
+    class Meta:
+        model = Macro
+        fields = ["name", "kind", "text"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 8})}
+        help_texts = {
+            "text": "Placeholders, filled in for the case when an agent inserts it: "
+            + "; ".join(f"{{{name}}} {meaning}" for name, meaning in PLACEHOLDERS.items())
+            + ". Anything else in braces stays as written. The agent can edit the text before "
+            "sending it."
+        }
+
+
+@admin.register(Macro)
+class MacroAdmin(admin.ModelAdmin):
+    """Support (and superusers) keep the reusable texts; agents insert them on case pages."""
+
+    form = MacroForm
+    list_display = ["name", "kind", "updated_at"]
+    list_filter = ["kind"]
+    search_fields = ["name", "text"]
+
+    def _support(self, request) -> bool:
+        return holds_role(request.user, Actor.SUPPORT)
+
+    def has_module_permission(self, request):
+        return self._support(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._support(request)
+
+    def has_add_permission(self, request):
+        return self._support(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._support(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._support(request)

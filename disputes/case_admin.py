@@ -28,13 +28,15 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.models import Role, User
+from accounts.services import user_away_set
 from core.actions import Actor, holds_role
 from core.errors import DomainError
 from core.forms import refusal_on_form
 from core.money import money
 
-from . import selectors, services, staff_reads
-from .models import Dispute, TimelineEvent
+from . import macros, selectors, services, staff_reads
+from .models import Dispute, Macro, TimelineEvent
+from .services import assignment
 
 KIND_LABELS = dict(TimelineEvent.Kind.choices)
 
@@ -101,6 +103,38 @@ class CaseForm(forms.Form):
 
 class AssignForm(CaseForm):
     pass
+
+
+class ReassignForm(CaseForm):
+    """Give the case to another staff member of the queue's role, with a reason."""
+
+    role: ClassVar[str] = "agent"
+
+    to = forms.ChoiceField(
+        label="Reassign to",
+        required=False,
+        help_text="Or leave it to the next available one (fewest open cases).",
+    )
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Recorded on the timeline.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = getattr(self.dispute, f"{assignment.SEATS[self.role].column}_id")
+        choices = assignment.candidates(
+            dispute=self.dispute, role=self.role, exclude=(current,) if current else ()
+        )
+        self.fields["to"].choices = [
+            ("", "The next available"),
+            *((str(user.pk), f"{user} ({user.open_cases} open)") for user in choices),
+        ]
+
+    def clean_to(self):
+        value = self.cleaned_data["to"]
+        return User.objects.get(pk=int(value)) if value else None
 
 
 class NoteForm(CaseForm):
@@ -209,8 +243,34 @@ class StaffCaseAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(
-            request, {"title": self.queue_title, **(extra_context or {})}
+            request,
+            {
+                "title": self.queue_title,
+                "away_since": request.user.away_since,
+                "away_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_away"),
+                **(extra_context or {}),
+            },
         )
+
+    def away_view(self, request):
+        """Mark oneself away (no new cases by assignment) or back, from the queue."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        away = request.POST.get("away") == "1"
+        try:
+            user_away_set(user=request.user, away=away, now=timezone.now())
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            done = (
+                "You are marked away: no new cases are assigned to you automatically."
+                if away
+                else "Welcome back: new cases are assigned to you again."
+            )
+            self.message_user(request, done, messages.SUCCESS)
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
 
     @admin.action(description="Assign to me")
     def assign_to_me(self, request, queryset):
@@ -256,14 +316,24 @@ class StaffCaseAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                f"<path:object_id>/{name}/",
-                self.admin_site.admin_view(self._case_form_view(name)),
-                name=f"{info[0]}_{info[1]}_{name}",
-            )
-            for name in self.case_forms
-        ] + super().get_urls()
+        return (
+            [
+                path(
+                    "away/",
+                    self.admin_site.admin_view(self.away_view),
+                    name=f"{info[0]}_{info[1]}_away",
+                ),
+            ]
+            + [
+                path(
+                    f"<path:object_id>/{name}/",
+                    self.admin_site.admin_view(self._case_form_view(name)),
+                    name=f"{info[0]}_{info[1]}_{name}",
+                )
+                for name in self.case_forms
+            ]
+            + super().get_urls()
+        )
 
     def get_case(self, request, object_id) -> Dispute:
         """Return the dispute behind ``object_id`` (any stage the page shows), or raise 404."""
@@ -354,6 +424,31 @@ class StaffCaseAdmin(admin.ModelAdmin):
             )
         return response
 
+    # Where each kind of macro goes: the forms (and their field) that take its text.
+    MACRO_TARGETS: ClassVar[dict[str, tuple[tuple[str, str], ...]]] = {
+        Macro.Kind.RATIONALE: (("propose", "rationale"), ("award", "reasons")),
+        Macro.Kind.NOTE: (("note", "text"),),
+        Macro.Kind.MESSAGE: (("message", "text"),),
+        Macro.Kind.EVIDENCE_REQUEST: (("evidence_request", "message"),),
+    }
+
+    def case_macros(self, request, dispute, names: list[str]) -> list[dict]:
+        """The macros this page can insert (into a form it shows), rendered for the case."""
+        found = []
+        for macro in Macro.objects.order_by("kind", "name", "pk"):
+            for form_name, field in self.MACRO_TARGETS.get(macro.kind, ()):
+                if form_name in names:
+                    found.append(
+                        {
+                            "macro": macro,
+                            "form": form_name,
+                            "field": field,
+                            "target": f"{form_name}-{field}",
+                            "text": macros.render(macro.text, dispute),
+                        }
+                    )
+        return found
+
     def render_case(self, request, dispute, *, bound=None, status=200):
         if request.user.pk in Dispute.lifecycle.parties_of(dispute):
             # Their own case: no staff page at all (it would show the other side's blind
@@ -371,8 +466,19 @@ class StaffCaseAdmin(admin.ModelAdmin):
         bound = bound or {}
         names = self.visible_forms(request, dispute)
         names += [name for name in bound if name not in names]
+        menu = self.case_macros(request, dispute, names)
+        # ``?macro=<id>`` (the menu's links, without JavaScript): its text pre-fills its form.
+        chosen = request.GET.get("macro", "")
+        prefill = {
+            item["form"]: {item["field"]: item["text"]}
+            for item in menu
+            if chosen.isdigit() and item["macro"].pk == int(chosen)
+        }
         case_forms = {
-            name: bound.get(name) or self.case_forms[name](dispute=dispute, auto_id=f"{name}-%s")
+            name: bound.get(name)
+            or self.case_forms[name](
+                dispute=dispute, auto_id=f"{name}-%s", initial=prefill.get(name)
+            )
             for name in names
         }
         context = {
@@ -383,6 +489,7 @@ class StaffCaseAdmin(admin.ModelAdmin):
             "subtitle": None,
             "dispute": dispute,
             "forms": case_forms,
+            "macros": menu,
             "form_urls": {
                 name: reverse(
                     f"admin:{self.opts.app_label}_{self.opts.model_name}_{name}",
@@ -434,6 +541,17 @@ class StaffCaseAdmin(admin.ModelAdmin):
             dispute=dispute, staff=request.user, role=self.assign_as, now=timezone.now()
         )
         return f"You took {dispute}."
+
+    def case_reassign(self, request, dispute, data) -> str:
+        dispute = services.dispute_reassign(
+            dispute=dispute,
+            actor=request.user,
+            role=self.assign_as,
+            to=data["to"],
+            reason=data["reason"],
+            now=timezone.now(),
+        )
+        return f"{dispute} is reassigned to {getattr(dispute, self.assign_as)}."
 
     def case_message(self, request, dispute, data) -> str:
         services.dispute_message_post(

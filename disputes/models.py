@@ -33,6 +33,7 @@ __all__ = [
     "Dispute",
     "DisputeMessage",
     "Evidence",
+    "Macro",
     "RefundRequest",
     "SupportCase",
     "TimelineEvent",
@@ -429,6 +430,10 @@ class Dispute(models.Model):
         related_name="disputes_as_agent",
     )
     agent_assigned_at = models.DateTimeField(null=True, blank=True)
+    # The agents' service level (MEDIATION_SERVICE_LEVEL after the case entered mediation), and
+    # when the sweep found it breached: the case is flagged once and goes to the queue's top.
+    service_level_due_at = models.DateTimeField(null=True, blank=True)
+    service_level_breached_at = models.DateTimeField(null=True, blank=True)
     arbitrator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -471,6 +476,9 @@ class Dispute(models.Model):
         indexes = [
             models.Index(fields=["status", "response_due_at"], name="dispute_due_idx"),
             models.Index(fields=["status", "declined_at"], name="dispute_declined_idx"),
+            models.Index(
+                fields=["status", "service_level_due_at"], name="dispute_service_level_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -582,6 +590,7 @@ class TimelineEvent(models.Model):
         DISPUTE_DECLINED = "DISPUTE_DECLINED", "Dispute declined by the client; sent to mediation"
         DRAFT_LAPSED = "DRAFT_LAPSED", "Draft dispute not submitted in time"
         AGENT_ASSIGNED = "AGENT_ASSIGNED", "A mediation agent took the case"
+        SERVICE_LEVEL_BREACHED = "SERVICE_LEVEL_BREACHED", "Mediation service level breached"
         INTERNAL_NOTE = "INTERNAL_NOTE", "Internal note"
         RESOLUTION_PROPOSED = "RESOLUTION_PROPOSED", "Resolution proposed"
         RESOLUTION_ACCEPTED = "RESOLUTION_ACCEPTED", "Resolution accepted"
@@ -726,3 +735,32 @@ class SupportCase(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("disputes:support-case", kwargs={"pk": self.pk})
+
+
+class Macro(models.Model):
+    """A reusable text staff insert into a case page's form, with placeholders for the case.
+
+    Support maintains them in the admin; ``disputes.macros`` fills the placeholders for one
+    dispute. The text lands in the form's field and stays editable before it is sent.
+    """
+
+    class Kind(models.TextChoices):
+        RATIONALE = "RATIONALE", "Resolution rationale"
+        NOTE = "NOTE", "Internal note"
+        EVIDENCE_REQUEST = "EVIDENCE_REQUEST", "Evidence request"
+        MESSAGE = "MESSAGE", "Message to the parties"
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "name"], name="macro_unique_name_per_kind"),
+            models.CheckConstraint(condition=~Q(text=""), name="macro_has_text"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"

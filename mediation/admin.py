@@ -34,6 +34,7 @@ from disputes.case_admin import (
     CaseForm,
     MessageForm,
     NoteForm,
+    ReassignForm,
     SplitForm,
     StaffCaseAdmin,
     duration_text,
@@ -128,6 +129,21 @@ class BreachFilter(admin.SimpleListFilter):
         return queryset
 
 
+class TierFilter(admin.SimpleListFilter):
+    title = "tier"
+    parameter_name = "tier"
+
+    def lookups(self, request, model_admin):
+        return [("high", "High value"), ("standard", "Standard")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "high":
+            return queryset.filter(disputes.high_value_filter())
+        if self.value() == "standard":
+            return queryset.exclude(disputes.high_value_filter())
+        return queryset
+
+
 # --- The agents' queue --------------------------------------------------------------------------
 
 
@@ -141,6 +157,7 @@ class MediationQueueAdmin(StaffCaseAdmin):
     case_template = "admin/mediation/case.html"
     case_forms = {
         "assign": AssignForm,
+        "reassign": ReassignForm,
         "note": NoteForm,
         "message": MessageForm,
         "propose": ProposeForm,
@@ -154,10 +171,11 @@ class MediationQueueAdmin(StaffCaseAdmin):
         "declined",
         "service_level",
         "stage",
+        "tier",
         "assigned_agent",
     ]
     list_display_links = ["dispute"]
-    list_filter = [StageFilter, AgeFilter, BreachFilter, AssigneeFilter]
+    list_filter = [StageFilter, AgeFilter, BreachFilter, TierFilter, AssigneeFilter]
     search_fields = [
         "=id",
         "refund_request__contract__title",
@@ -185,7 +203,7 @@ class MediationQueueAdmin(StaffCaseAdmin):
 
     @admin.display(description="Service level")
     def service_level(self, obj):
-        due_at = obj.declined_at + settings.MEDIATION_SERVICE_LEVEL
+        due_at = obj.service_level_due_at or obj.declined_at + settings.MEDIATION_SERVICE_LEVEL
         if obj.first_proposed_at is not None:
             met = obj.first_proposed_at <= due_at
             return format_html(
@@ -214,12 +232,19 @@ class MediationQueueAdmin(StaffCaseAdmin):
     def stage(self, obj):
         return obj.get_status_display()
 
+    @admin.display(description="Tier")
+    def tier(self, obj):
+        if disputes.dispute_is_high_value(obj):
+            return format_html('<span class="badge badge-tier">{}</span>', "High value")
+        return format_html('<span class="muted">{}</span>', "Standard")
+
     @admin.display(description="Agent", ordering="agent__username")
     def assigned_agent(self, obj):
         return obj.agent or format_html('<span class="muted">{}</span>', "Unassigned")
 
     form_actions = {
         "assign": "assign_agent",
+        "reassign": "reassign_agent",
         "note": "note",
         "message": "message",
         "propose": "propose",
@@ -239,9 +264,11 @@ class MediationQueueAdmin(StaffCaseAdmin):
                 offer_selectors.dispute_offers(dispute=dispute).select_related("made_by")
             ),
             "small_claim": services.is_small_claim(dispute.refund_request.amount),
+            "high_value": disputes.dispute_is_high_value(dispute),
             "small_claims_limit": Decimal(settings.SMALL_CLAIMS_LIMIT),
             "service_level": settings.MEDIATION_SERVICE_LEVEL,
-            "service_level_due_at": (
+            "service_level_due_at": dispute.service_level_due_at
+            or (
                 dispute.declined_at + settings.MEDIATION_SERVICE_LEVEL
                 if dispute.declined_at
                 else None

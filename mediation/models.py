@@ -66,16 +66,50 @@ def _not_proposed(dispute) -> Conflict:
 # The mediation stage's actions on the dispute itself: an agent takes the case and proposes (or,
 # for a small claim, decides); the parties answer before the resolution's deadline; the outcome
 # closes the dispute or issues the Notice of Non-Resolution.
+def _agent_tier(dispute, *, user, **_) -> NotAllowed | None:
+    """A high-value dispute is taken only by a senior mediation agent."""
+    from disputes.services import tier_refusal
+
+    return tier_refusal(dispute, user, "agent")
+
+
+def _no_agent_needed(dispute) -> Conflict:
+    return Conflict(f"This dispute is {dispute.get_status_display().lower()}: no agent needed.")
+
+
 Dispute.lifecycle.declare(
     Action(
         "assign_agent",
         sources=[DStatus.IN_MEDIATION, DStatus.RESOLUTION_PROPOSED],
         target=None,
         actors=[Actor.AGENT],
-        refuse_state=lambda d: Conflict(
-            f"This dispute is {d.get_status_display().lower()}: no agent needed."
-        ),
+        guard=_agent_tier,
+        refuse_state=_no_agent_needed,
         refuse_actor=lambda: NotAllowed("Only mediation agents can take this action."),
+    ),
+    # Automatic assignment as a case enters mediation (``disputes.services.assignment``).
+    Action(
+        "auto_assign_agent",
+        sources=[DStatus.IN_MEDIATION],
+        target=None,
+        actors=[Actor.SYSTEM],
+    ),
+    # The agents' service level ran out without a proposal: the case is flagged, once.
+    Action(
+        "breach_service_level",
+        sources=[DStatus.IN_MEDIATION],
+        target=None,
+        actors=[Actor.SYSTEM],
+        after="mediation_service_level_breach",
+    ),
+    # Another agent takes the case: a staff decision, with its reason on the timeline.
+    Action(
+        "reassign_agent",
+        sources=[DStatus.IN_MEDIATION, DStatus.RESOLUTION_PROPOSED],
+        target=None,
+        actors=[Actor.AGENT, Actor.SUPPORT],
+        refuse_state=_no_agent_needed,
+        refuse_actor=lambda: NotAllowed("Only mediation agents and support reassign a case."),
     ),
     Action(
         "propose",
@@ -124,6 +158,11 @@ Dispute.lifecycle.declare(
         emits="notice.issued",
     ),
 )
+
+
+# Every path into mediation (the client's decline, or any later one) arms the agents' service
+# level and assigns the case by load.
+Dispute.lifecycle.on_entering(DStatus.IN_MEDIATION, "mediation.services.cases_enter_mediation")
 
 
 class Resolution(models.Model):

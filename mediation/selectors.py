@@ -9,9 +9,9 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Case, Count, Min, Q, QuerySet, When
 
 from disputes.models import Dispute
 
@@ -24,7 +24,8 @@ QUEUE_STAGES = (DStatus.IN_MEDIATION, DStatus.RESOLUTION_PROPOSED)
 
 
 def mediation_queue(*, for_user=None) -> QuerySet[MediationQueueItem]:
-    """Return the disputes waiting for mediation, oldest decline first, ready for the queue.
+    """Return the disputes waiting for mediation, escalated ones first, then oldest decline
+    first, ready for the queue.
 
     ``for_user``'s own cases are left out: nobody mediates a dispute they are a party to.
     """
@@ -40,7 +41,15 @@ def mediation_queue(*, for_user=None) -> QuerySet[MediationQueueItem]:
             "agent",
         )
         .annotate(first_proposed_at=Min("resolutions__proposed_at"))
-        .order_by("declined_at", "pk")
+        # Escalated cases (service level breached, still without a proposal) come first.
+        .order_by(
+            Case(
+                When(status=DStatus.IN_MEDIATION, service_level_breached_at__isnull=False, then=0),
+                default=1,
+            ),
+            "declined_at",
+            "pk",
+        )
     )
 
 
@@ -70,8 +79,12 @@ def dispute_resolutions(*, dispute: Dispute) -> QuerySet[Resolution]:
 
 
 def service_level_breached(*, now: datetime, service_level: timedelta) -> Q:
-    """Match disputes still waiting for a first proposal after the service level ran out."""
-    return Q(status=DStatus.IN_MEDIATION, declined_at__lt=now - service_level)
+    """Match disputes still waiting for a first proposal after the service level ran out (its
+    due time as stored when the case entered mediation; ``service_level`` for older rows)."""
+    return Q(status=DStatus.IN_MEDIATION) & (
+        Q(service_level_due_at__lt=now)
+        | Q(service_level_due_at__isnull=True, declined_at__lt=now - service_level)
+    )
 
 
 # --- Statistics ---------------------------------------------------------------------------------
@@ -99,6 +112,9 @@ class DisputeStatistics:
     agents: list[AgentServiceLevel]
     overall: AgentServiceLevel
     service_level: timedelta
+    # Escalations: cases whose service level the sweep found breached, by agent and by week.
+    breaches_by_agent: list[tuple[str, int]] = ()
+    breaches_by_week: list[tuple[date, int]] = ()
 
 
 # The stages of a dispute that was never submitted: statistics leave them out.
@@ -120,6 +136,25 @@ def _service_level(
         within=sum(1 for wait in waits if wait <= service_level),
         median_to_proposal=_median(waits),
     )
+
+
+def service_level_breaches() -> tuple[list[tuple[str, int]], list[tuple[date, int]]]:
+    """Breached service levels per agent (the agent of the case when it was flagged, or
+    "Unassigned") and per ISO week (its Monday, UTC), most recent week first."""
+    flagged = Dispute.objects.filter(service_level_breached_at__isnull=False)
+    by_agent = Counter(
+        dict(
+            flagged.values_list("agent__username")
+            .annotate(n=Count("pk"))
+            .order_by("agent__username")
+        )
+    )
+    by_week: Counter[date] = Counter()
+    for at in flagged.values_list("service_level_breached_at", flat=True).order_by():
+        day = at.astimezone(UTC).date()
+        by_week[day - timedelta(days=day.weekday())] += 1
+    agents = sorted(((name or "Unassigned", n) for name, n in by_agent.items()))
+    return agents, sorted(by_week.items(), reverse=True)
 
 
 def dispute_statistics(*, service_level: timedelta) -> DisputeStatistics:
@@ -155,6 +190,7 @@ def dispute_statistics(*, service_level: timedelta) -> DisputeStatistics:
     )
     for username, declined_at, first_proposed_at in handled:
         per_agent[username].append((declined_at, first_proposed_at))
+    breaches = service_level_breaches()
     return DisputeStatistics(
         by_stage=[
             (status.label, stages[status.value]) for status in DStatus if status not in UNSUBMITTED
@@ -169,4 +205,6 @@ def dispute_statistics(*, service_level: timedelta) -> DisputeStatistics:
             "All agents", [row for rows in per_agent.values() for row in rows], service_level
         ),
         service_level=service_level,
+        breaches_by_agent=breaches[0],
+        breaches_by_week=breaches[1],
     )

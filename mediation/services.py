@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.urls import reverse
 
 from accounts.models import User
 from accounts.services import Message
@@ -24,6 +25,70 @@ DStatus = Dispute.Status
 Kind = TimelineEvent.Kind
 
 __all__ = ["AlreadyAnswered", "NotAnAgent", "parse_split"]
+
+
+def cases_enter_mediation(rows: list[Dispute], *, now: datetime) -> None:
+    """Cases that just entered mediation (``Dispute.lifecycle.on_entering``): arm the agents'
+    service level, then assign each to the available agent with the fewest open cases."""
+    due_at = now + settings.MEDIATION_SERVICE_LEVEL
+    Dispute._base_manager.filter(pk__in=[row.pk for row in rows]).update(
+        service_level_due_at=due_at, service_level_breached_at=None
+    )
+    for row in rows:
+        row.service_level_due_at, row.service_level_breached_at = due_at, None
+    disputes.disputes_auto_assign(rows, role="agent", now=now)
+
+
+def service_levels_breach(rows: list[Dispute], *, now: datetime) -> None:
+    """The agents' service level ran out with no proposal: flag each case once, and tell its
+    agent and the Support group once (the sweep's rows are the unflagged ones only, locked)."""
+    from accounts.models import Role
+
+    support = list(
+        User.objects.filter(
+            groups__name=Role.SUPPORT.value, is_active=True, suspended_at__isnull=True
+        )
+        .distinct()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    messages = []
+    for dispute in rows:
+        contract = dispute.refund_request.contract
+        url = reverse("admin:mediation_mediationqueueitem_change", args=[dispute.pk])
+        body = (
+            f"{dispute} (“{contract.title}”) has no proposed resolution and its service level "
+            f"ran out at {deadlines.when(dispute.service_level_due_at)}. It is now at the top of "
+            "the mediation queue."
+        )
+        told = [dispute.agent_id] if dispute.agent_id else []
+        told += [pk for pk in support if pk not in told]
+        messages += [
+            Message(
+                user_id=pk,
+                kind="service_level_breached",
+                title=f"Service level breached: {dispute}",
+                body=body,
+                url=url,
+            )
+            for pk in told
+        ]
+    perform(
+        Dispute.lifecycle,
+        "breach_service_level",
+        rows,
+        now=now,
+        values={"service_level_breached_at": now},
+        event=lambda d: Event(
+            Kind.SERVICE_LEVEL_BREACHED,
+            note=(
+                "No resolution was proposed within the agents' service level "
+                f"(due {deadlines.when(d.service_level_due_at)}); the case is escalated."
+            ),
+            internal=True,
+        ),
+        notify=messages,
+    )
 
 
 def is_small_claim(amount: Decimal) -> bool:

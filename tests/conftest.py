@@ -60,6 +60,19 @@ def _fast_and_private(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
+@pytest.fixture(autouse=True)
+def _cases_wait_for_staff(settings):
+    """Cases wait unassigned in the queues unless a test turns on automatic assignment
+    (``auto_assign``): most tests follow one staff member taking a case by hand."""
+    settings.AUTO_ASSIGN_CASES = False
+
+
+@pytest.fixture
+def auto_assign(settings):
+    """Cases entering mediation or arbitration are assigned by load, as in production."""
+    settings.AUTO_ASSIGN_CASES = True
+
+
 @pytest.fixture
 def private_storage_per_test(_fast_and_private):
     """Store files under this test's PRIVATE_MEDIA_ROOT, so "nothing stored" means something.

@@ -20,13 +20,22 @@ One module per concern, and everything other apps and the views call is importab
 - ``client_answer``: the client's acceptance, decline or silence;
 - ``messages``: the thread between the parties and the case's staff member;
 - ``support_cases``: help for funded work the client neither pays nor ends;
-- ``stages`` and ``staff``: what the mediation and arbitration apps build on.
+- ``stages`` and ``staff``: what the mediation and arbitration apps build on;
+- ``assignment``: automatic assignment by load, the high-value tier, reassignment.
 
 The deadlines these services apply are declared in ``disputes.deadlines``.
 """
 
 from __future__ import annotations
 
+from .assignment import (
+    dispute_is_high_value,
+    dispute_reassign,
+    disputes_auto_assign,
+    high_value_filter,
+    is_high_value,
+    tier_refusal,
+)
 from .client_answer import (
     dispute_accept,
     dispute_decline,
@@ -47,6 +56,12 @@ from .support_cases import support_case_close, support_case_open
 from .timeline import notify_parties, remind_parties
 
 __all__ = [
+    "dispute_is_high_value",
+    "dispute_reassign",
+    "disputes_auto_assign",
+    "high_value_filter",
+    "is_high_value",
+    "tier_refusal",
     "ASSIGNMENTS",
     "Advance",
     "EVIDENCE_STAGES",

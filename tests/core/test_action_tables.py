@@ -453,6 +453,13 @@ SPECS = (
     ),
     Spec(
         Dispute,
+        "reassign_agent",
+        lambda w, row, user: disputes.dispute_reassign(
+            dispute=row, actor=user, role="agent", to=kit.agent(), reason="Away.", now=w.now
+        ),
+    ),
+    Spec(
+        Dispute,
         "propose",
         lambda w, row, user: mediation.resolution_propose(
             dispute=row, agent=user, rationale="Half each.", now=w.now, **SPLIT
@@ -483,6 +490,18 @@ SPECS = (
         "assign_arbitrator",
         lambda w, row, user: disputes.dispute_assign(
             dispute=row, staff=user, role="arbitrator", now=w.now
+        ),
+    ),
+    Spec(
+        Dispute,
+        "reassign_arbitrator",
+        lambda w, row, user: disputes.dispute_reassign(
+            dispute=row,
+            actor=user,
+            role="arbitrator",
+            to=kit.arbitrator(),
+            reason="Ill.",
+            now=w.now,
         ),
     ),
     Spec(

@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("username")
-        parser.add_argument("role", help="agent, arbitrator or support")
+        parser.add_argument("role", help="agent, senior, arbitrator or support")
         parser.add_argument("--revoke", action="store_true", help="take the role away")
 
     def handle(self, *args, username, role, revoke, **options):

@@ -519,11 +519,17 @@ def holds_role(user, actor: Actor) -> bool:
         return False
     if user.is_superuser:
         return True
+    return STAFF_GROUPS.get(actor) in group_names(user)
+
+
+def group_names(user) -> frozenset[str]:
+    """The names of ``user``'s groups, read once per user object from the cache that every
+    membership change clears (``accounts.cached``)."""
     groups = user.__dict__.get("_role_groups")
     if groups is None:
         groups = cached.group_names(user)
         user.__dict__["_role_groups"] = groups
-    return STAFF_GROUPS.get(actor) in groups
+    return groups
 
 
 def roles_of(user) -> frozenset[Actor]:

@@ -27,7 +27,7 @@ from django.urls import reverse
 
 from accounts.models import Role, User
 from accounts.services import Message
-from core.actions import Actor, Event, holds_role, perform, service
+from core.actions import Actor, Event, group_names, holds_role, perform, service
 from core.errors import Conflict, InvalidInput, NotAllowed
 
 from ..models import Dispute, TimelineEvent
@@ -114,8 +114,7 @@ def is_senior(user: User) -> bool:
         return False
     if user.is_superuser:
         return True
-    holds_role(user, Actor.AGENT)  # reads the user's groups once, into the same cache
-    return Role.SENIOR_MEDIATION_AGENT.value in user.__dict__.get("_role_groups", ())
+    return Role.SENIOR_MEDIATION_AGENT.value in group_names(user)
 
 
 def tier_refusal(dispute: Dispute, user: User, role: str) -> NotAllowed | None:

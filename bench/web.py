@@ -13,7 +13,9 @@ On its own database (``BENCH_WEB_DATABASE_URL``, default
    session cookie: the demo client's Contract history and See Dispute, ``GET
    /api/v1/contracts/`` and ``GET /api/v1/disputes/{id}/``, and a trivial JSON view that only
    reads the session and the user (``/bench/bare/``), the baseline every page pays; then
-   Contract history of the clients with 10 and 1,000 contracts.
+   Contract history of the clients with 10 and 1,000 contracts. The shared cache is Redis, as in
+   production (``BENCH_WEB_REDIS_URL``, default ``redis://127.0.0.1:6379/15``, cleared first; empty
+   for the database cache).
 3. It prints req/s and p99 for each, and ends with three lines for scripts to read:
    ``page_vs_bare`` (the lower req/s ratio of the two pages to the bare view), ``api_vs_bare``
    (the same for the two API calls) and ``history_size_ratio`` (time per request of Contract
@@ -41,6 +43,9 @@ from pathlib import Path
 from bench.sweep import Server, heading, say, verdict
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/disputes_bench_web"
+# The shared cache, as in production: sessions (cached_db), each user's roles and unread count,
+# the API's rate-limit counters. BENCH_WEB_REDIS_URL="" measures the database cache instead.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 SECONDS = int(os.environ.get("BENCH_WEB_SECONDS", "10"))
 CONNECTIONS = 8
 WORKERS = 2
@@ -63,12 +68,17 @@ def configure_django(server: Server) -> dict[str, str]:
         "API_THROTTLE_USER": "100000000/min",
         "API_THROTTLE_ANON": "100000000/min",
         "STATIC_ROOT": str(STATIC_ROOT),
+        "REDIS_URL": os.environ.get("BENCH_WEB_REDIS_URL", DEFAULT_REDIS_URL),
     }
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
     os.environ.update(env)
     import django
 
     django.setup()
+    if env["REDIS_URL"]:
+        from django.core.cache import cache
+
+        cache.clear()  # its own Redis database: what an earlier run left would skew the first hits
     return {**os.environ, **env}
 
 

@@ -29,6 +29,7 @@ from django.db.models import (
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
+from core import db
 from core.actions import awaiting_contracts, roles_of
 
 from .models import Account, Contract, ContractEvent, Milestone, Submission, SubmissionFile
@@ -120,44 +121,28 @@ def _in_dispute_q(user: User) -> Q:
 
 def contracts_waiting_for(*, user: User, now: datetime) -> list[int]:
     """The ids of the user's contracts on which something waits for them to act now."""
-    connection = connections[router.db_for_read(Contract)]
-    sql, params = _waiting_sql(connection.alias)
-    someone, some_time = _WAITING_PLACEHOLDERS
-    at = connection.ops.adapt_datetimefield_value(now)
-    placeholder_time = connection.ops.adapt_datetimefield_value(some_time)
-    values = [user.pk if p == someone else at if p == placeholder_time else p for p in params]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        return [row[0] for row in cursor.fetchall()]
+    alias = router.db_for_read(Contract)
+    _columns, rows = _WAITING.rows(alias, user_id=user.pk, now=now)
+    return [row[0] for row in rows]
 
 
-# Who and when the compiled query of the waiting contracts is written for: an id no row has and a
-# time no deadline holds, replaced by the user's and the clock's in each request's parameters.
-_WAITING_PLACEHOLDERS = (-(2**53) + 11, datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=UTC))
-
-
-@functools.cache
-def _waiting_sql(alias: str) -> tuple[str, tuple]:
-    """The SQL of the waiting contracts' ids, compiled once per process and database.
-
-    Building it from every action table costs more than running it (the tables and their
-    deadlines do not change once the apps are ready); only the user and the time change.
-    """
-    someone, some_time = _WAITING_PLACEHOLDERS
-    placeholder = User(pk=someone)
-    query = (
-        Contract.objects.filter(_party(placeholder))
-        .filter(awaiting_contracts(placeholder, now=some_time))
+def _waiting_ids(*, user_id: int, now: datetime) -> QuerySet:
+    someone = User(pk=user_id)
+    return (
+        Contract.objects.filter(_party(someone))
+        .filter(awaiting_contracts(someone, now=now))
         .order_by("pk")
         .values_list("pk", flat=True)
-        .query
     )
-    sql, params = query.get_compiler(alias).as_sql()
-    connection = connections[alias]
-    placeholder_time = connection.ops.adapt_datetimefield_value(some_time)
-    if someone not in params or placeholder_time not in params:
-        raise RuntimeError("the waiting contracts' query lost its placeholders")
-    return sql, tuple(params)
+
+
+# Compiled once per process and database: building it from every action table costs more than
+# running it (the tables and their deadlines do not change once the apps are ready). The stand-ins
+# are an id no row has and a time no deadline holds.
+_WAITING = db.Compiled(
+    _waiting_ids,
+    {"user_id": -(2**53) + 11, "now": datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=UTC)},
+)
 
 
 def _history_filter(name: str, user: User) -> Q:
@@ -185,7 +170,7 @@ def _history_search(user: User, search: str) -> Q:
 def _history_rows(contracts: QuerySet[Contract], *, user: User, waiting: list[int], search: str):
     """``contracts`` that match ``search``, each annotated with whether it waits for ``user``
     (its id is one of ``waiting``)."""
-    needs_action = ExpressionWrapper(Q(pk__any=waiting), output_field=BooleanField())
+    needs_action = ExpressionWrapper(Q(pk__among=waiting), output_field=BooleanField())
     return contracts.filter(_history_search(user, search)).annotate(needs_action=needs_action)
 
 
@@ -234,18 +219,12 @@ def contract_history_counts(
     """
     if waiting is None:
         waiting = contracts_waiting_for(user=user, now=now)
-    groups = (
-        _history_rows(
-            Contract.objects.filter(_party(user)), user=user, waiting=waiting, search=query.search
-        )
-        .annotate(
-            in_dispute=ExpressionWrapper(_in_dispute_q(user), output_field=BooleanField()),
-            as_client=ExpressionWrapper(Q(client=user), output_field=BooleanField()),
-        )
-        .values("needs_action", "in_dispute", "as_client", "status")
-        .annotate(contracts=Count("pk"))
-        .order_by()
-    )
+    alias = router.db_for_read(Contract)
+    if query.search or connections[alias].vendor != "postgresql":
+        groups = _count_groups(user_id=user.pk, waiting=waiting, search=query.search)
+    else:  # the usual request, compiled once: only the user and the waiting ids change
+        columns, rows = _COUNTS.rows(alias, user_id=user.pk, waiting=_int_array(waiting))
+        groups = [dict(zip(columns, row, strict=True)) for row in rows]
 
     def states(group) -> dict[str, bool]:
         return {
@@ -271,6 +250,35 @@ def contract_history_counts(
             if matches and in_state[query.filter]:
                 counts[f"role:{role}"] += group["contracts"]
     return counts
+
+
+def _count_groups(*, user_id: int, waiting, search: str = "") -> QuerySet:
+    """The user's contracts grouped by what the filters look at, with the size of each group."""
+    user = User(pk=user_id)
+    return (
+        _history_rows(
+            Contract.objects.filter(_party(user)), user=user, waiting=waiting, search=search
+        )
+        .annotate(
+            in_dispute=ExpressionWrapper(_in_dispute_q(user), output_field=BooleanField()),
+            as_client=ExpressionWrapper(Q(client=user), output_field=BooleanField()),
+        )
+        .values("needs_action", "in_dispute", "as_client", "status")
+        .annotate(contracts=Count("pk"))
+        .order_by()
+    )
+
+
+def _int_array(ids) -> str:
+    """``ids`` as the one array parameter ``__among`` sends on PostgreSQL (``core.lookups``)."""
+    return "{" + ",".join(map(str, ids)) + "}"
+
+
+# PostgreSQL only (elsewhere ``__among`` sends one placeholder per id): the ids are one array.
+_COUNTS = db.Compiled(
+    lambda user_id, waiting: _count_groups(user_id=user_id, waiting=[int(waiting.strip("{}"))]),
+    {"user_id": -(2**53) + 13, "waiting": "{-9007199254740977}"},
+)
 
 
 def contract_get_for_user(*, user: User, pk: int) -> Contract:

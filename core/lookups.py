@@ -7,6 +7,11 @@ the list as one array. Other databases get the usual ``IN (…)``.
 A list of plain integers (ids, the usual case) goes over as one array literal,
 ``'{1,2,3}'::bigint[]``: the driver would otherwise quote each element on its own, which costs
 more than the query for a sweep's thousands of ids.
+
+``field__among=[...]`` is the same test for a SELECT list or an ORDER BY, where it is evaluated
+for every row: PostgreSQL compares each row with the array's elements one by one, unless the array
+is a constant of the query (not a prepared statement's parameter), so a thousand ids over a
+thousand rows cost a million comparisons. ``IN (SELECT unnest(…))`` hashes them once.
 """
 
 from django.db.models import Field, ForeignObject, Lookup
@@ -43,5 +48,18 @@ class AnyOf(Lookup):
         return f"{lhs} = ANY(%s)", [*lhs_params, values]
 
 
-Field.register_lookup(AnyOf)
-ForeignObject.register_lookup(AnyOf)
+class AmongSet(AnyOf):
+    lookup_name = "among"
+
+    def as_postgresql(self, compiler, connection):
+        values = list(self.rhs)
+        if not values or not _integers(values):
+            return super().as_postgresql(compiler, connection)
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        literal = "{" + ",".join(map(str, values)) + "}"
+        return f"{lhs} IN (SELECT unnest(%s::bigint[]))", [*lhs_params, literal]
+
+
+for lookup in (AnyOf, AmongSet):
+    Field.register_lookup(lookup)
+    ForeignObject.register_lookup(lookup)

@@ -42,3 +42,36 @@ class TestAnyLookup:
         assert "= ANY(%s::bigint[])" in sql
         assert params == ("{3,1,2}",)
         assert connection.vendor == "postgresql"
+
+
+class TestAmongLookup:
+    """``__among``: the same membership test, for a SELECT list or an ORDER BY."""
+
+    def test_annotates_membership_like_in(self):
+        from django.db.models import BooleanField, ExpressionWrapper, Q
+
+        users = [UserFactory() for _ in range(3)]
+        chosen = ExpressionWrapper(
+            Q(pk__among=[users[0].pk, users[2].pk]), output_field=BooleanField()
+        )
+
+        found = (
+            User.objects.filter(pk__in=[u.pk for u in users])
+            .annotate(chosen=chosen)
+            .order_by("-chosen", "pk")
+            .values_list("pk", "chosen")
+        )
+
+        assert list(found) == [(users[0].pk, True), (users[2].pk, True), (users[1].pk, False)]
+
+    def test_matches_nothing_for_an_empty_list(self):
+        UserFactory()
+
+        assert list(User.objects.filter(pk__among=[])) == []
+
+    @pytest.mark.postgres
+    def test_hashes_the_ids_once_on_postgresql(self):
+        sql, params = User.objects.filter(pk__among=[3, 1, 2]).query.sql_with_params()
+
+        assert "IN (SELECT unnest(%s::bigint[]))" in sql
+        assert params == ("{3,1,2}",)

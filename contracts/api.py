@@ -24,6 +24,7 @@ from core.api import (
     errors,
     idempotent,
 )
+from core.pagination import IdsFirstPagination
 
 from . import selectors, services
 from .serializers import (
@@ -74,6 +75,7 @@ class BalanceListView(GenericAPIView):
 
 class ContractListCreateView(GenericAPIView):
     parser_classes = [JSONParser]
+    pagination_class = IdsFirstPagination
 
     @extend_schema(
         operation_id="contracts_list",

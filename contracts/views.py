@@ -15,7 +15,6 @@ from decimal import Decimal
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -27,6 +26,7 @@ from core.files import private_file_response
 from core.formats import local_when
 from core.forms import refusal_on_form
 from core.money import money
+from core.pagination import IdsFirstPaginator
 
 from . import selectors, services
 from .forms import (
@@ -177,7 +177,7 @@ def contract_history(request: HttpRequest) -> HttpResponse:
     }
     contracts = selectors.contract_history_for_user(**reading)
     counts = selectors.contract_history_counts(**reading)
-    paginator = Paginator(contracts, HISTORY_PAGE_SIZE)
+    paginator = IdsFirstPaginator(contracts, HISTORY_PAGE_SIZE)
     paginator.count = counts[query.filter]  # the filter's count is the page's: no COUNT query
     page = paginator.get_page(request.GET.get("page"))
     filters = [

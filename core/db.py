@@ -79,29 +79,37 @@ class Compiled:
 
 def rows(alias: str, sql: str, params: Sequence) -> list[tuple]:
     """The rows of ``sql`` (Django's ``%s`` placeholders) with ``params`` on database ``alias``,
-    through its prepared statement where the database and the settings allow one."""
+    through its prepared statement where the database and the settings allow one.
+
+    One round trip either way: a connection's first use sends ``PREPARE`` and ``EXECUTE``
+    together, so a request's queries are as many whether or not it prepared.
+    """
     connection = connections[alias]
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
             cursor.execute(sql, params)
             return cursor.fetchall()
         name = "q_" + hashlib.blake2b(sql.encode(), digest_size=8).hexdigest()
+        execute = f"EXECUTE {name}" + (f" ({', '.join(['%s'] * len(params))})" if params else "")
         ready = _prepared.setdefault(connection.connection, set())
-        if name not in ready:
-            cursor.execute(f"PREPARE {name} AS {_numbered(sql)}")
+        if name in ready:
+            cursor.execute(execute, list(params))
+        else:
+            cursor.execute(f"PREPARE {name} AS {_numbered(sql)}; {execute}", list(params))
+            cursor.nextset()  # past PREPARE's empty result, to EXECUTE's rows
             ready.add(name)
-        cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)
         return cursor.fetchall()
 
 
 def _numbered(sql: str) -> str:
-    """``sql`` with PostgreSQL's ``$1, $2, …`` for Django's ``%s`` (and ``%`` for ``%%``)."""
+    """``sql`` with PostgreSQL's ``$1, $2, …`` for Django's ``%s`` (``%%`` stays: the driver
+    makes it ``%`` as it puts the parameters of the statement in)."""
     count = 0
 
     def replace(match: re.Match) -> str:
         nonlocal count
         if match.group() == "%%":
-            return "%"
+            return "%%"
         count += 1
         return f"${count}"
 

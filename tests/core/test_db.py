@@ -81,8 +81,9 @@ class TestPreparedOnPostgreSQL:
         with CaptureQueriesContext(connection) as second:
             assert JOINED.rows("default", user_id=users[1].pk, since=since)[1][0][0] == users[1].pk
 
-        sent = [q["sql"] for q in first.captured_queries]
-        assert [s.split()[0] for s in sent] == ["PREPARE", "EXECUTE"]
+        # One round trip each time: the first prepares and executes in one.
+        (sent,) = [q["sql"] for q in first.captured_queries]
+        assert sent.startswith("PREPARE ") and "; EXECUTE " in sent
         assert [q["sql"].split()[0] for q in second.captured_queries] == ["EXECUTE"]
         assert sum("accounts_user" in s for s in self._prepared()) == 1
 
@@ -105,11 +106,25 @@ class TestPreparedOnPostgreSQL:
         assert rows[1][0][0] == user.pk
         assert [q["sql"].split()[0] for q in sent.captured_queries] == ["SELECT"]
 
+    def test_runs_a_query_without_parameters(self):
+        user = UserFactory()
+        compiled = db.Compiled(lambda: User.objects.values("pk").order_by("pk"), {})
+
+        assert (user.pk,) in compiled.rows("default")[1]
+        assert (user.pk,) in compiled.rows("default")[1]
+
     def test_keeps_a_literal_percent_sign(self):
-        user = UserFactory(username="per%cent")
+        from django.db.models.expressions import RawSQL
+
+        user = UserFactory()
         compiled = db.Compiled(
-            lambda user_id: User.objects.filter(pk=user_id, username__contains="%").values("pk"),
+            lambda user_id: (
+                User.objects.filter(pk=user_id)
+                .annotate(share=RawSQL("'100%%'", ()))
+                .values("pk", "share")
+            ),
             {"user_id": SOMEONE},
         )
 
-        assert compiled.rows("default", user_id=user.pk)[1] == [(user.pk,)]
+        assert compiled.rows("default", user_id=user.pk)[1] == [(user.pk, "100%")]
+        assert compiled.rows("default", user_id=user.pk)[1] == [(user.pk, "100%")]

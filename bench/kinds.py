@@ -720,7 +720,7 @@ def main() -> int:
         ratio = result.per_s / tps
         say(
             f"  {result.kind:<26}{result.rows:>7,}{result.seconds:>9.3f}{result.per_s:>9,.0f}"
-            f"{ratio:>12.2f}  {'met' if ratio >= SPEED_TARGET else 'MISSED'}"
+            f"{ratio:>12.3f}  {'met' if ratio >= SPEED_TARGET else 'MISSED'}"
         )
     say(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     say(f"  the bench took {time.perf_counter() - started:.0f} s")

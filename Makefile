@@ -47,11 +47,14 @@ lint: install
 
 # The deadline sweep's throughput on PostgreSQL against pgbench, and its cost beside a million
 # rows not yet due (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/disputes_bench,
-# is dropped and re-created); then the pages under load, served by gunicorn and driven by wrk
-# (Debian's package wrk; BENCH_WEB_DATABASE_URL, default .../disputes_bench_web). Prints figures
-# and ends each part with lines for scripts to read.
+# is dropped and re-created); then each money-moving sweep kind against pgbench, on rows built
+# through the services, and two sweep processes splitting one backlog (BENCH_KINDS_DATABASE_URL,
+# default .../disputes_bench_kinds); then the pages under load, served by gunicorn and driven by
+# wrk (Debian's package wrk; BENCH_WEB_DATABASE_URL, default .../disputes_bench_web). Prints
+# figures and ends each part with lines for scripts to read.
 bench: install
 	$(BIN)/python -m bench.sweep
+	$(BIN)/python -m bench.kinds
 	$(BIN)/python -m bench.web
 
 clean:

@@ -65,7 +65,7 @@ SIZE_TARGET = 1.2  # t(10k due beside 1M not due) / t(10k due alone), at most
 class Server:
     """The PostgreSQL server of ``url``, and the bench database on it."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, variable: str = "BENCH_DATABASE_URL"):
         parts = urlsplit(url)
         self.url = url
         self.host = parts.hostname or "127.0.0.1"
@@ -75,7 +75,7 @@ class Server:
         self.database = parts.path.lstrip("/")
         if "bench" not in self.database:
             raise SystemExit(
-                f"BENCH_DATABASE_URL names {self.database!r}: the bench drops and re-creates its "
+                f"{variable} names {self.database!r}: the bench drops and re-creates its "
                 "database, so its name must contain 'bench'."
             )
 
@@ -162,19 +162,20 @@ def heading(title: str) -> None:
 # --- pgbench ------------------------------------------------------------------------------------
 
 
-def pgbench_reference(server: Server) -> float:
+def pgbench_reference(server: Server, database: str = PGBENCH_DATABASE) -> float:
+    """pgbench's TPS (TPC-B, one client) on the server, in ``database``, dropped after."""
     heading(f"pgbench reference: TPC-B, 1 client, {PGBENCH_SECONDS} s, scale 1")
-    server.recreate(PGBENCH_DATABASE)
-    server.pgbench("-i", "-s", "1", "-q", PGBENCH_DATABASE)
+    server.recreate(database)
+    server.pgbench("-i", "-s", "1", "-q", database)
     server.admin("CHECKPOINT")
-    output = server.pgbench("-c", "1", "-j", "1", "-T", str(PGBENCH_SECONDS), PGBENCH_DATABASE)
+    output = server.pgbench("-c", "1", "-j", "1", "-T", str(PGBENCH_SECONDS), database)
     for line in output.splitlines():
         if line.startswith(("number of transactions actually", "latency average", "tps")):
             say(f"  {line}")
     match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", output)
     if not match:
         raise SystemExit(f"Could not read pgbench's tps from:\n{output}")
-    server.admin(f'DROP DATABASE IF EXISTS "{PGBENCH_DATABASE}" WITH (FORCE)')
+    server.admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     return float(match.group(1))
 
 

@@ -252,6 +252,8 @@ def main() -> int:
     say(f"  database {server.host}:{server.port}/{server.database} (dropped and re-created)")
     say(f"  gunicorn, {WORKERS} sync workers, DB_CONN_MAX_AGE 600; wrk, {CONNECTIONS} "
         f"connections, {SECONDS} s per page; sessions: {settings.SESSION_ENGINE}")  # fmt: skip
+    say(f"  shared cache: {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]} "
+        f"{settings.CACHE_URL or '(the database table)'}")  # fmt: skip
     say(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on "
         f"{os.cpu_count()} CPUs (other work on the machine skews every figure below)")  # fmt: skip
     seeded = seed()

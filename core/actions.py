@@ -680,7 +680,7 @@ def _write(lifecycle: Lifecycle, action: Action, batch: list, values) -> None:
         chunk = rows[start : start + size]
         update = dict(constant)
         for name in varying:
-            model_field = _field(model, name)
+            model_field = bulk.field_of(model, name)
             update[name] = Case(
                 *[
                     When(pk=row.pk, then=Value(row_values[name], output_field=model_field))
@@ -709,13 +709,6 @@ _CHUNK = 500
 
 def _same(a, b) -> bool:
     return type(a) is type(b) and a == b
-
-
-def _field(model, name: str):
-    try:
-        return model._meta.get_field(name)
-    except Exception:
-        return next(f for f in model._meta.concrete_fields if f.attname == name)
 
 
 # --- Transactions -------------------------------------------------------------------------------

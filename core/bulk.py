@@ -99,13 +99,16 @@ def update(
         return 0
     table = model._meta.db_table
     names = list(rows[0][1])
-    fields = [_field(model, name) for name in names]
+    fields = [field_of(model, name) for name in names]
     sets: list[str] = []
     params: list = []
     for name, value in constant.items():
-        field = _field(model, name)
+        field = field_of(model, name)
         sets.append(f'"{field.column}" = %s')
-        params.append(field.get_db_prep_save(_db_value(field, value), connection))
+        value = _db_value(field, value)
+        params.append(
+            field.get_db_prep_save(value, connection) if isinstance(field, JSONField) else value
+        )
     arrays = ["%s::bigint[]"]
     params_arrays: list = [[pk for pk, _ in rows]]
     columns = ["id"]
@@ -124,7 +127,7 @@ def update(
     conditions = []
     where_params: list = []
     for name, allowed in where.items():
-        field = _field(model, name)
+        field = field_of(model, name)
         conditions.append(f't."{field.column}" = ANY(%s)')
         where_params.append([_db_value(field, value) for value in allowed])
     sql = (
@@ -137,7 +140,8 @@ def update(
         return cursor.rowcount
 
 
-def _field(model: type[Model], name: str) -> Field:
+def field_of(model: type[Model], name: str) -> Field:
+    """The field ``name`` of ``model``, by name or by attname (``dispute_id``)."""
     try:
         return model._meta.get_field(name)
     except Exception:

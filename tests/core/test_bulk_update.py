@@ -78,3 +78,20 @@ class TestUpdate:
         from core import bulk
 
         assert bulk.update(TimelineEvent, [], constant={"note": "x"}, where={}) == 0
+
+    def test_sets_a_constant_json_value_beside_varying_ones(self, events):
+        from core import bulk
+
+        rows = [(events[0].pk, {"deadline_due_at": T1}), (events[1].pk, {"deadline_due_at": T2})]
+
+        written = bulk.update(
+            TimelineEvent,
+            rows,
+            constant={"amounts": {"total": "9.99"}},
+            where={"deadline_kind": {e.deadline_kind for e in events}},
+        )
+
+        assert written == 2
+        found = TimelineEvent.objects.filter(pk__in=[events[0].pk, events[1].pk]).order_by("pk")
+        assert [e.amounts for e in found] == [{"total": "9.99"}] * 2
+        assert TimelineEvent.objects.get(pk=events[2].pk).amounts != {"total": "9.99"}

@@ -67,7 +67,7 @@ class Compiled:
             self._adapt(alias, stand_in): self._adapt(alias, values[name])
             for name, stand_in in self.stand_ins.items()
         }
-        return columns, rows(alias, sql, [replace.get(p, p) for p in params])
+        return columns, rows(alias, sql, [_swap(replace, p) for p in params])
 
     @staticmethod
     def _adapt(alias: str, value):
@@ -75,6 +75,14 @@ class Compiled:
         if hasattr(value, "tzinfo"):
             return operations.adapt_datetimefield_value(value)
         return value
+
+
+def _swap(replace: Mapping, param):
+    """``param``, or the value that replaces it when it is a stand-in (a list never is)."""
+    try:
+        return replace.get(param, param)
+    except TypeError:  # unhashable: a list sent as one array
+        return param
 
 
 def rows(alias: str, sql: str, params: Sequence) -> list[tuple]:

@@ -56,6 +56,18 @@ class TestCompiled:
 
         assert built == [SOMEONE]
 
+    def test_keeps_a_list_parameter_as_it_is(self):
+        ann, bob = UserFactory(username="ann"), UserFactory(username="bob")
+        compiled = db.Compiled(
+            lambda user_id: User.objects.filter(pk=user_id, username__any=["ann", "cy"]).values(
+                "pk"
+            ),
+            {"user_id": SOMEONE},
+        )
+
+        assert compiled.rows("default", user_id=ann.pk)[1] == [(ann.pk,)]
+        assert compiled.rows("default", user_id=bob.pk)[1] == []
+
     def test_refuses_a_stand_in_that_does_not_reach_the_sql(self):
         compiled = db.Compiled(lambda user_id: User.objects.values("pk"), {"user_id": SOMEONE})
 

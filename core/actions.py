@@ -662,7 +662,8 @@ def _write(lifecycle: Lifecycle, action: Action, batch: list, values) -> None:
     for name in varying:
         if any(name not in row_values for _, row_values in rows):
             raise ValueError(f"{lifecycle.name}.{action.name}: {name} is not set on every row")
-    if varying and connection.vendor == "postgresql":
+    plain = not any(hasattr(v, "resolve_expression") for v in constant.values())
+    if varying and plain and connection.vendor == "postgresql":
         # One UPDATE over arrays (core.bulk.update) instead of a CASE per column and row.
         written = bulk.update(
             model,

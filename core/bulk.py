@@ -93,7 +93,8 @@ def update(
     still hold one of ``where``'s values in each of its columns; return how many were written.
 
     ``rows`` are ``(pk, {field name: value})``, the same fields in each; values are what the
-    ORM's ``update()`` would take (model instances for foreign keys included).
+    ORM's ``update()`` would take (model instances for foreign keys included), but no
+    expressions: they are sent as parameters.
     """
     if not rows:
         return 0
@@ -133,7 +134,7 @@ def update(
     sql = (
         f'UPDATE "{table}" AS t SET {", ".join(sets)}'
         f" FROM unnest({', '.join(arrays)}) AS u({', '.join(columns)})"
-        f" WHERE t.id = u.id" + "".join(f" AND {c}" for c in conditions)
+        f' WHERE t."{model._meta.pk.column}" = u.id' + "".join(f" AND {c}" for c in conditions)
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *params_arrays, *where_params])

@@ -73,6 +73,7 @@ from bench.sweep import (
     pgbench_reference,
     reset_broker,
     say,
+    setup,
     sql,
     vacuum_analyze,
     verdict,
@@ -694,18 +695,11 @@ def main() -> int:
     from django.conf import settings
 
     started = time.perf_counter()
-    heading("Setup")
-    say(f"  database {server.host}:{server.port}/{server.database} (dropped and re-created)")
-    say("  PostgreSQL " + server.admin("SHOW server_version")[0][0])
-    say(
-        f"  {ROWS:,} rows per kind (BENCH_KIND_ROWS); DEADLINE_SWEEP_BATCH_SIZE = "
+    setup(
+        server,
+        f"{ROWS:,} rows per kind (BENCH_KIND_ROWS); DEADLINE_SWEEP_BATCH_SIZE = "
         f"{settings.DEADLINE_SWEEP_BATCH_SIZE}; {WORKERS_DUE:,} refund requests for the two "
-        "sweep processes (BENCH_WORKERS_DUE)"
-    )
-    say(f"  Celery broker {settings.CELERY_BROKER_URL}; e-mail {settings.EMAIL_BACKEND}")
-    say(
-        f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on "
-        f"{os.cpu_count()} CPUs (other work on the machine skews every figure below)"
+        "sweep processes (BENCH_WORKERS_DUE)",
     )
 
     tps = pgbench_reference(server, PGBENCH_DATABASE)

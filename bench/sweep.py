@@ -556,23 +556,31 @@ def verdict(name: str, value: float, target: str, met: bool) -> None:
     say(f"{'target met' if met else 'TARGET MISSED'}: {name} {value:.2f} (target {target})")
 
 
+def setup(server: Server, what: str) -> None:
+    """The Setup heading every bench prints: the database, ``what`` it runs, and the machine."""
+    from django.conf import settings
+
+    heading("Setup")
+    say(f"  database {server.host}:{server.port}/{server.database} (dropped and re-created)")
+    say("  PostgreSQL " + server.admin("SHOW server_version")[0][0])
+    say(f"  {what}")
+    say(f"  Celery broker {settings.CELERY_BROKER_URL}; e-mail {settings.EMAIL_BACKEND}")
+    say(
+        f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on "
+        f"{os.cpu_count()} CPUs (other work on the machine skews every figure below)"
+    )
+
+
 def main() -> int:
     server = Server(os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL)
     configure_django(server)
     from django.conf import settings
 
     started = time.perf_counter()
-    heading("Setup")
-    say(f"  database {server.host}:{server.port}/{server.database} (dropped and re-created)")
-    say("  PostgreSQL " + server.admin("SHOW server_version")[0][0])
-    say(
-        f"  DEADLINE_SWEEP_BATCH_SIZE = {settings.DEADLINE_SWEEP_BATCH_SIZE} (rows per sweep "
-        f"transaction); now = {NOW:%Y-%m-%d %H:%M} UTC"
-    )
-    say(f"  Celery broker {settings.CELERY_BROKER_URL}; e-mail {settings.EMAIL_BACKEND}")
-    say(
-        f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on "
-        f"{os.cpu_count()} CPUs (other work on the machine skews every figure below)"
+    setup(
+        server,
+        f"DEADLINE_SWEEP_BATCH_SIZE = {settings.DEADLINE_SWEEP_BATCH_SIZE} (rows per sweep "
+        f"transaction); now = {NOW:%Y-%m-%d %H:%M} UTC",
     )
 
     tps = pgbench_reference(server)

@@ -31,6 +31,7 @@ from django.shortcuts import get_object_or_404
 from accounts.models import User
 from core import db
 from core.actions import awaiting_contracts, roles_of
+from core.lookups import int_array
 
 from .models import Account, Contract, ContractEvent, Milestone, Submission, SubmissionFile
 
@@ -223,7 +224,7 @@ def contract_history_counts(
     if query.search or connections[alias].vendor != "postgresql":
         groups = _count_groups(user_id=user.pk, waiting=waiting, search=query.search)
     else:  # the usual request, compiled once: only the user and the waiting ids change
-        columns, rows = _COUNTS.rows(alias, user_id=user.pk, waiting=_int_array(waiting))
+        columns, rows = _COUNTS.rows(alias, user_id=user.pk, waiting=int_array(waiting))
         groups = [dict(zip(columns, row, strict=True)) for row in rows]
 
     def states(group) -> dict[str, bool]:
@@ -267,11 +268,6 @@ def _count_groups(*, user_id: int, waiting, search: str = "") -> QuerySet:
         .annotate(contracts=Count("pk"))
         .order_by()
     )
-
-
-def _int_array(ids) -> str:
-    """``ids`` as the one array parameter ``__among`` sends on PostgreSQL (``core.lookups``)."""
-    return "{" + ",".join(map(str, ids)) + "}"
 
 
 # PostgreSQL only (elsewhere ``__among`` sends one placeholder per id): the ids are one array.

@@ -21,6 +21,11 @@ def _integers(values) -> bool:
     return all(type(value) is int for value in values)
 
 
+def int_array(integers) -> str:
+    """A PostgreSQL array literal of ``integers``: one parameter to quote, not one per value."""
+    return "{" + ",".join(map(str, integers)) + "}"
+
+
 class AnyOf(Lookup):
     lookup_name = "any"
     prepare_rhs = False
@@ -43,8 +48,7 @@ class AnyOf(Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         values = list(self.rhs)
         if _integers(values):
-            literal = "{" + ",".join(map(str, values)) + "}"
-            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, literal]
+            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, int_array(values)]
         return f"{lhs} = ANY(%s)", [*lhs_params, values]
 
 
@@ -56,8 +60,7 @@ class AmongSet(AnyOf):
         if not values or not _integers(values):
             return super().as_postgresql(compiler, connection)
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        literal = "{" + ",".join(map(str, values)) + "}"
-        return f"{lhs} IN (SELECT unnest(%s::bigint[]))", [*lhs_params, literal]
+        return f"{lhs} IN (SELECT unnest(%s::bigint[]))", [*lhs_params, int_array(values)]
 
 
 for lookup in (AnyOf, AmongSet):

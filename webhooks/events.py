@@ -41,6 +41,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from accounts.models import User
+from core.lookups import int_array
 
 from .models import Event
 
@@ -227,14 +228,14 @@ def _insert(events: list[_Row], *, ids: bool) -> list[int]:
             first = run[0]
             with_data = first.data is not _NO_DATA
             columns = ["user_id", "subject_id", *(["data"] if with_data else [])]
-            arrays: list = [_array(e.user_id for e in run), _array(e.subject_id for e in run)]
+            arrays: list = [int_array(e.user_id for e in run), int_array(e.subject_id for e in run)]
             types = ["bigint", "bigint"]
             if with_data:
                 arrays.append([json.dumps(e.data) for e in run])
                 types.append("text")
             if ids:
                 columns.insert(0, "id")
-                arrays.insert(0, _array(drawn[start : start + len(run)]))
+                arrays.insert(0, int_array(drawn[start : start + len(run)]))
                 types.insert(0, "bigint")
             names = ", ".join(columns)
             selected = ", ".join("u.data::jsonb" if c == "data" else f"u.{c}" for c in columns)
@@ -260,13 +261,8 @@ def _lock_streams(user_ids: Iterable[int]) -> None:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(%s, (u %% 2147483647)::int)"
             " FROM (SELECT u FROM unnest(%s::bigint[]) AS u ORDER BY u) AS s",
-            [_STREAM_LOCKS, _array(sorted(user_ids))],
+            [_STREAM_LOCKS, int_array(sorted(user_ids))],
         )
-
-
-def _array(integers) -> str:
-    """A PostgreSQL array literal of ``integers``: one parameter to quote, not one per value."""
-    return "{" + ",".join(map(str, integers)) + "}"
 
 
 class _Viewer:

@@ -17,6 +17,8 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import stamps
+from core.actions import may_act
 from core.api import (
     IDEMPOTENCY_KEY_PARAMETER,
     JSONView,
@@ -99,12 +101,19 @@ class ContractListCreateView(GenericAPIView):
             role=params.validated_data.get("role", ""),
             search=params.validated_data.get("q", ""),
         )
-        contracts = selectors.contract_history_for_user(
-            user=request.user, now=timezone.now(), query=query
-        )
-        page = self.paginate_queryset(selectors.with_work(contracts))
-        serializer = ContractSerializer(page, many=True, context={"request": request})
-        return self.get_paginated_response(serializer.data)
+
+        def read() -> dict:
+            contracts = selectors.contract_history_for_user(
+                user=request.user, now=timezone.now(), query=query
+            )
+            page = self.paginate_queryset(selectors.with_work(contracts))
+            serializer = ContractSerializer(page, many=True, context={"request": request})
+            return self.get_paginated_response(serializer.data).data
+
+        # Kept under the user's stamp, as the browser's history is (``core.stamps``): asked
+        # again while nothing of the user's changed, it reads none of it.
+        parts = ("contracts_list", request.build_absolute_uri(), may_act(request.user))
+        return Response(stamps.get_or_compute(parts, read, user_id=request.user.pk))
 
     @extend_schema(
         operation_id="contracts_create",

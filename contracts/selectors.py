@@ -30,8 +30,8 @@ from django.shortcuts import get_object_or_404
 
 from accounts.models import User
 from core import db
-from core.actions import awaiting_contracts, roles_of
-from core.lookups import int_array
+from core.actions import awaiting_contracts, may_act, roles_of
+from core.lookups import Ids, int_array
 
 from .models import Account, Contract, ContractEvent, Milestone, Submission, SubmissionFile
 
@@ -120,11 +120,14 @@ def _in_dispute_q(user: User) -> Q:
     return functools.reduce(operator.or_, in_dispute, Q(pk__in=[]))
 
 
-def contracts_waiting_for(*, user: User, now: datetime) -> list[int]:
-    """The ids of the user's contracts on which something waits for them to act now."""
+def contracts_waiting_for(*, user: User, now: datetime) -> Ids:
+    """The ids of the user's contracts on which something waits for them to act now (none
+    while they may not act: :func:`core.actions.may_act`)."""
+    if not may_act(user):
+        return Ids()
     alias = router.db_for_read(Contract)
     _columns, rows = _WAITING.rows(alias, user_id=user.pk, now=now)
-    return [row[0] for row in rows]
+    return Ids(row[0] for row in rows)
 
 
 def _waiting_ids(*, user_id: int, now: datetime) -> QuerySet:
@@ -168,7 +171,9 @@ def _history_search(user: User, search: str) -> Q:
     return matches
 
 
-def _history_rows(contracts: QuerySet[Contract], *, user: User, waiting: list[int], search: str):
+def _history_rows(
+    contracts: QuerySet[Contract], *, user: User, waiting: Ids | list[int], search: str
+):
     """``contracts`` that match ``search``, each annotated with whether it waits for ``user``
     (its id is one of ``waiting``)."""
     needs_action = ExpressionWrapper(Q(pk__among=waiting), output_field=BooleanField())
@@ -180,7 +185,7 @@ def contract_history_for_user(
     user: User,
     now: datetime,
     query: HistoryQuery = HistoryQuery(),
-    waiting: list[int] | None = None,
+    waiting: Ids | list[int] | None = None,
 ) -> QuerySet[Contract]:
     """The user's contracts as the history lists them, with milestones and escrow.
 
@@ -210,7 +215,7 @@ def contract_history_counts(
     user: User,
     now: datetime,
     query: HistoryQuery = HistoryQuery(),
-    waiting: list[int] | None = None,
+    waiting: Ids | list[int] | None = None,
 ) -> dict[str, int]:
     """How many contracts each filter and each role would show beside the others.
 

@@ -17,10 +17,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from core import audit
+from core import audit, stamps
+from core.actions import may_act
 from core.errors import DomainError
 from core.files import private_file_response
 from core.formats import local_when
@@ -129,18 +132,22 @@ class ContractRow:
 
 def _contract_row(contract: Contract, user) -> ContractRow:
     role = contract.role_of(user)
+    can_act = may_act(user)
     return ContractRow(
         contract=contract,
         role=role,
         other_party=contract.freelancer if role == "client" else contract.client,
-        milestones=[_milestone_row(contract, m, role) for m in contract.milestones.all()],
+        milestones=[_milestone_row(contract, m, role, can_act) for m in contract.milestones.all()],
         needs_action=getattr(contract, "needs_action", False),
     )
 
 
-def _milestone_row(contract: Contract, milestone: Milestone, role: str | None) -> MilestoneRow:
+def _milestone_row(
+    contract: Contract, milestone: Milestone, role: str | None, can_act: bool
+) -> MilestoneRow:
+    """The milestone's next step; never this user's turn while they may not act."""
     step = next_step(contract=contract, milestone=milestone, role=role)
-    return MilestoneRow(milestone, step.hint, step.your_turn, step.url)
+    return MilestoneRow(milestone, step.hint, step.your_turn and can_act, step.url)
 
 
 # --- Pages ------------------------------------------------------------------------------------
@@ -163,6 +170,20 @@ class HistoryChoice:
 
 @login_required
 def contract_history(request: HttpRequest) -> HttpResponse:
+    """The user's contracts. The list is kept under the user's stamp (``core.stamps``): while
+    nothing of theirs changed, asking again (the page polls itself) costs no query of it."""
+    user = request.user
+    parts = (
+        "contracts:history",
+        request.get_full_path(),
+        may_act(user),
+        timezone.get_current_timezone_name(),
+    )
+    body = stamps.get_or_compute(parts, lambda: _history_body(request), user_id=user.pk)
+    return render(request, "contracts/history.html", {"body": mark_safe(body)})  # noqa: S308
+
+
+def _history_body(request: HttpRequest) -> str:
     form = HistoryFilterForm(
         request.GET, filters=selectors.HISTORY_FILTERS, roles=selectors.HISTORY_ROLES
     )
@@ -197,7 +218,7 @@ def contract_history(request: HttpRequest) -> HttpResponse:
         "roles": roles,
         "extensions": EXTENSION_TEMPLATES,
     }
-    return render(request, "contracts/history.html", context)
+    return render_to_string("contracts/_history_body.html", context, request)
 
 
 @dataclass
@@ -223,7 +244,7 @@ def _panel(
     panel = MilestonePanel(
         milestone=milestone,
         hint=step.hint,
-        your_turn=step.your_turn,
+        your_turn=step.your_turn and can_act,
         url=step.url,
         submissions=list(milestone.submissions.all()),
     )
@@ -251,7 +272,7 @@ def _render_detail(
     bound = bound or {}
     contract = selectors.contract_detail_for_user(user=request.user, pk=pk)
     role = contract.role_of(request.user)
-    can_act = not request.user.is_suspended
+    can_act = may_act(request.user)
     panels = [
         _panel(contract=contract, milestone=m, role=role, can_act=can_act, bound=bound)
         for m in contract.milestones.all()

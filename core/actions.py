@@ -52,7 +52,7 @@ from django.utils.module_loading import import_string
 from accounts import cached
 from accounts.models import Role
 
-from . import bulk
+from . import bulk, stamps
 from .errors import (
     AccountSuspended,
     ConflictOfInterest,
@@ -291,6 +291,37 @@ class Lifecycle:
             obj = getattr(obj, part)
         return obj
 
+    def party_ids(self, batch: Sequence) -> set[int]:
+        """The ids of the people ``batch``'s rows belong to: their contracts' two parties, or
+        their owners. Read from the rows where their path to the contract is loaded (or, on a
+        stand-in for a row, given), else for all the others in one query."""
+        if self.owner_path:
+            return {self.parties_of(row).popitem()[0] for row in batch}
+        parts = [part for part in self.contract_path.split(".") if part]
+        ids: set[int] = set()
+        missing = []
+        for row in batch:
+            obj = row
+            for part in parts:
+                meta = getattr(obj, "_meta", None)  # else a stand-in that holds what it holds
+                if meta is not None and not meta.get_field(part).is_cached(obj):
+                    obj = None
+                    break
+                obj = getattr(obj, part, None)
+                if obj is None:
+                    break
+            if obj is None:
+                missing.append(row.pk)
+            else:
+                ids.update((obj.client_id, obj.freelancer_id))
+        if missing:
+            prefix = "__".join(parts) + "__" if parts else ""
+            for pair in self.model._base_manager.filter(pk__in=missing).values_list(
+                f"{prefix}client_id", f"{prefix}freelancer_id"
+            ):
+                ids.update(pair)
+        return ids
+
     def parties_of(self, row) -> dict[int, Actor]:
         if self.owner_path:
             owner = row
@@ -304,7 +335,7 @@ class Lifecycle:
 
     def actor_of(self, action: Action, row, user) -> Actor:
         """Return the actor ``user`` is for ``action`` on ``row``, or raise why not."""
-        if user.suspended_at is not None:
+        if not may_act(user):
             raise AccountSuspended()
         party = self.parties_of(row).get(user.pk)
         if party is not None and party in action.actors:
@@ -440,13 +471,22 @@ class Lifecycle:
 _lifecycles: list[Lifecycle] = []
 
 
+def may_act(user) -> bool:
+    """Whether ``user`` may take any action at all: a suspended account takes none, so nothing
+    waits for it either."""
+    return user.suspended_at is None
+
+
 def awaiting_contracts(user, *, now: datetime) -> Q:
     """The contracts on which some row waits for ``user`` to act now, as their client or their
     freelancer (:meth:`Lifecycle.awaiting` over every declared table), as a filter on Contract.
 
-    One ``pk IN (…)`` subquery per table with awaited actions, whatever the user's history.
+    One ``pk IN (…)`` subquery per table with awaited actions, whatever the user's history;
+    none for a user who :func:`may_act` not.
     """
     terms = [Q(pk__in=[])]
+    if not may_act(user):
+        return terms[0]
     for lifecycle in _lifecycles:
         if lifecycle.owner_path or lifecycle.model is None:
             continue
@@ -576,6 +616,7 @@ def perform(
         for row in batch:
             lifecycle._check_state(action, row)
     _write(lifecycle, action, batch, values)
+    stamps.touch(lifecycle.party_ids(batch), at_once=user is not None)
     if event is not None:
         entries = []
         for row in batch:
@@ -604,6 +645,8 @@ def record_created(lifecycle: Lifecycle, rows: Sequence | Any, *, now: datetime)
     """Record what creating ``rows`` (in one of their initial states) owes the outside world:
     the lifecycle's ``created`` events, in the creating service's transaction."""
     batch = list(rows) if isinstance(rows, list | tuple) else [rows]
+    if batch:
+        stamps.touch(lifecycle.party_ids(batch))
     if batch and lifecycle.created_emits:
         from webhooks.events import record
 

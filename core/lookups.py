@@ -18,12 +18,55 @@ from django.db.models import Field, ForeignObject, Lookup
 
 
 def _integers(values) -> bool:
-    return all(type(value) is int for value in values)
+    return isinstance(values, Ids) or all(type(value) is int for value in values)
 
 
 def int_array(integers) -> str:
     """A PostgreSQL array literal of ``integers``: one parameter to quote, not one per value."""
+    if isinstance(integers, Ids):
+        return integers.literal
     return "{" + ",".join(map(str, integers)) + "}"
+
+
+class Ids:
+    """Integer ids read once and tested in several queries (``field__any=``, ``field__among=``).
+
+    A list is resolved by Django id by id each time a query takes it, and turned into an array
+    literal each time one is compiled; with a thousand ids that costs more than the queries.
+    ``Ids`` is one value to Django, checked once, and its literal is built once.
+    """
+
+    __slots__ = ("_literal", "values")
+
+    def __init__(self, values=()):
+        self.values = tuple(values)
+        if not all(type(value) is int for value in self.values):
+            raise TypeError("Ids holds integers only.")
+        self._literal = None
+
+    @property
+    def literal(self) -> str:
+        if self._literal is None:
+            self._literal = "{" + ",".join(map(str, self.values)) + "}"
+        return self._literal
+
+    def __iter__(self):
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __bool__(self) -> bool:
+        return bool(self.values)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Ids) and other.values == self.values
+
+    def __hash__(self) -> int:
+        return hash(self.values)
+
+    def __repr__(self) -> str:
+        return f"Ids({list(self.values)!r})"
 
 
 class AnyOf(Lookup):
@@ -31,6 +74,8 @@ class AnyOf(Lookup):
     prepare_rhs = False
 
     def get_prep_lookup(self):
+        if isinstance(self.rhs, Ids):
+            return self.rhs
         values = list(self.rhs)
         if _integers(values):
             return values
@@ -46,7 +91,7 @@ class AnyOf(Lookup):
 
     def as_postgresql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        values = list(self.rhs)
+        values = self.rhs if isinstance(self.rhs, Ids) else list(self.rhs)
         if _integers(values):
             return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, int_array(values)]
         return f"{lhs} = ANY(%s)", [*lhs_params, values]
@@ -56,7 +101,7 @@ class AmongSet(AnyOf):
     lookup_name = "among"
 
     def as_postgresql(self, compiler, connection):
-        values = list(self.rhs)
+        values = self.rhs if isinstance(self.rhs, Ids) else list(self.rhs)
         if not values or not _integers(values):
             return super().as_postgresql(compiler, connection)
         lhs, lhs_params = self.process_lhs(compiler, connection)

@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contracts import selectors as contract_selectors
+from core import stamps
 from core.api import (
     IDEMPOTENCY_KEY_PARAMETER,
     JSONView,
@@ -266,9 +267,17 @@ class DisputeDetailView(JSONView):
         responses={200: DisputeSerializer, **errors(404)},
     )
     def get(self, request, pk: int):
-        dispute = selectors.dispute_get_for_user(user=request.user, pk=pk)
-        staff_reads.case_read(user=request.user, case=dispute, via=API)
-        return Response(DisputeSerializer(dispute, context={"request": request}).data)
+        def read() -> dict:
+            dispute = selectors.dispute_get_for_user(user=request.user, pk=pk)
+            staff_reads.case_read(user=request.user, case=dispute, via=API)
+            return DisputeSerializer(dispute, context={"request": request}).data
+
+        if request.user.is_staff:  # each of staff's reads is on the record: read each time
+            return Response(read())
+        # A party's, kept under their stamp (``core.stamps``): every change to the case is an
+        # action on one of its rows, which changes the stamps of both parties.
+        parts = ("disputes_retrieve", request.build_absolute_uri())
+        return Response(stamps.get_or_compute(parts, read, user_id=request.user.pk))
 
     @extend_schema(
         operation_id="disputes_partial_update",

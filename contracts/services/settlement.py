@@ -91,7 +91,13 @@ def milestones_settle(
         )
     }
     settled = {pk: SettledMilestone(pk, *row[2:3], *row[4:]) for pk, row in rows.items()}
-    states = {pk: SimpleNamespace(pk=pk, status=row[1]) for pk, row in rows.items()}
+    # Stand-ins for the rows ``perform`` moves on: the state it checks, the parties it tells.
+    states = {
+        pk: SimpleNamespace(
+            pk=pk, status=row[1], contract=SimpleNamespace(client_id=row[7], freelancer_id=row[8])
+        )
+        for pk, row in rows.items()
+    }
     for s in settlements:
         LIFECYCLE.ensure_state(s.action, states[s.milestone_id])
 

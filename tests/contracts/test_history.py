@@ -123,6 +123,15 @@ class TestNeedsMyAction:
         assert not waits_by_the_tables(contract, contract.client, now)
         assert waits_in_sql(contract, contract.freelancer, now)
 
+    def test_nothing_waits_for_a_suspended_party(self, contract):
+        now = timezone.now()
+        make_milestone(contract, submitted=True)  # the client's to release
+        contract.client.suspended_at = now
+        contract.client.save(update_fields=["suspended_at"])
+
+        assert not waits_in_sql(contract, contract.client, now)
+        assert not waits_by_the_tables(contract, contract.client, now)
+
 
 @pytest.fixture
 def history(client_user):
@@ -165,6 +174,21 @@ class TestContractHistoryPage:
         assert flags["Release the copy"] and flags["Working for Bob"]
         assert not flags["Quiet logo"] and not flags["Ended long ago"]
         assert response.content.decode().count('data-testid="needs-action"') == 2
+
+    def test_shows_a_suspended_user_nothing_to_do(self, client_user, history):
+        client_user.suspended_at = timezone.now()
+        client_user.save(update_fields=["suspended_at"])
+
+        response = browser_for(client_user).get(HISTORY)
+
+        html = response.content.decode()
+        assert 'data-testid="needs-action"' not in html
+        assert "to do</span>" not in html and 'class="pending-action"' not in html
+        assert "Release" in html  # the step is still named, as text
+        counts = {choice.value: choice.count for choice in response.context["filters"]}
+        assert counts["needs_action"] == 0 and counts[""] == 5
+        waiting = browser_for(client_user).get(f"{HISTORY}?filter=needs_action")
+        assert history_titles(waiting) == []
 
     @pytest.mark.parametrize(
         ("params", "titles"),
@@ -248,6 +272,14 @@ class TestContractListAPI:
         assert waiting["count"] == 1
         assert [c["title"] for c in found["results"]] == ["Quiet logo", "Ended long ago"]
 
+    def test_lists_nothing_as_waiting_for_a_suspended_user(self, client_user, history):
+        client_user.suspended_at = timezone.now()
+        client_user.save(update_fields=["suspended_at"])
+
+        body = api_as(client_user).get("/api/v1/contracts/?filter=needs_action").json()
+
+        assert body["count"] == 0 and body["results"] == []
+
     def test_keeps_the_filters_in_the_next_link(self, client_user, history):
         response = api_as(client_user).get("/api/v1/contracts/?filter=active&page_size=2")
 
@@ -324,3 +356,110 @@ class TestFixedQueries:
             response = browser.get(f"{HISTORY}?page=2&filter=needs_action")
 
         assert len(response.context["rows"]) == 5
+
+
+def reads_contracts(queries) -> bool:
+    return any("contracts_contract" in query["sql"] for query in queries.captured_queries)
+
+
+def the_list(response) -> str:
+    """The history's list, without the page around it (which has a nonce of its own)."""
+    html = response.content.decode()
+    return html[html.index('<div class="page-head">') : html.index("</main>")]
+
+
+@pytest.mark.kept_lists
+class TestKeptUnderTheStamp:
+    """Asked again while nothing of the user's changed, the page and the API read none of the
+    history; any change to one of the user's cases shows at the next request."""
+
+    def test_the_page_asked_again_reads_no_contract(self, client_user, history):
+        browser = browser_for(client_user)
+        first = the_list(browser.get(HISTORY))
+
+        with CaptureQueriesContext(connection) as again:
+            second = the_list(browser.get(HISTORY))
+
+        assert not reads_contracts(again)
+        assert second == first and "Release the copy" in second
+
+    def test_the_api_asked_again_reads_no_contract(self, client_user, history):
+        api = api_as(client_user)
+        first = api.get("/api/v1/contracts/?filter=active").json()
+
+        with CaptureQueriesContext(connection) as again:
+            second = api.get("/api/v1/contracts/?filter=active").json()
+
+        assert not reads_contracts(again)
+        assert second == first and second["count"] == 3
+
+    def test_each_filter_and_page_is_kept_apart(self, client_user, history):
+        browser = browser_for(client_user)
+        browser.get(HISTORY)
+
+        waiting = browser.get(f"{HISTORY}?filter=needs_action")
+        api = api_as(client_user)
+        everything = api.get("/api/v1/contracts/").json()
+
+        assert history_titles(waiting) == ["Working for Bob", "Release the copy"]
+        assert api.get("/api/v1/contracts/?role=freelancer").json()["count"] == 1
+        assert everything["count"] == 5
+
+    def test_the_other_partys_action_shows_at_once(self, contract):
+        from contracts import services
+
+        browser, api = browser_for(contract.client), api_as(contract.client)
+        milestone = make_milestone(contract, funded=True)
+
+        def status() -> str:
+            return api.get("/api/v1/contracts/").json()["results"][0]["milestones"][0]["status"]
+
+        assert 'data-testid="needs-action"' not in browser.get(HISTORY).content.decode()
+        assert status() == "FUNDED"
+
+        services.milestone_submit(
+            milestone=milestone, actor=contract.freelancer, message="Done", now=timezone.now()
+        )
+
+        assert 'data-testid="needs-action"' in browser.get(HISTORY).content.decode()
+        assert status() == "SUBMITTED"
+
+    def test_the_users_own_action_in_the_browser_shows_at_once(self, contract):
+        milestone = make_milestone(contract)
+        browser = browser_for(contract.client)
+        assert ">Fund</a>" in browser.get(HISTORY).content.decode()
+
+        response = browser.post(reverse("contracts:milestone-fund", args=[milestone.pk]))
+
+        assert response.status_code == 302
+        html = browser.get(HISTORY).content.decode()
+        assert ">Fund</a>" not in html and "Waiting for the freelancer" in html
+
+    def test_a_sweep_shows_once_it_commits(self, contract, django_capture_on_commit_callbacks):
+        from core import deadlines
+
+        make_milestone(contract, submitted=True)
+        browser = browser_for(contract.freelancer)
+        assert "Auto-release" in browser.get(HISTORY).content.decode()
+
+        with django_capture_on_commit_callbacks(execute=True):
+            swept = deadlines.sweep(
+                "contracts.auto_release", now=timezone.now() + timedelta(days=15)
+            )
+
+        assert swept == 1
+        html = browser.get(HISTORY).content.decode()
+        assert "Auto-release" not in html and "badge-released" in html
+
+    def test_what_no_action_changes_shows_within_the_time_limit(self, contract, settings):
+        import time_machine
+
+        browser = browser_for(contract.client)
+        start = timezone.now()
+        with time_machine.travel(start, tick=False):
+            assert "Renamed Person" not in browser.get(HISTORY).content.decode()
+            contract.freelancer.username = "Renamed Person"
+            contract.freelancer.save(update_fields=["username"])
+            assert "Renamed Person" not in browser.get(HISTORY).content.decode()
+        with time_machine.travel(start + timedelta(seconds=settings.STAMPED_CACHE_SECONDS + 1)):
+            assert "Renamed Person" in browser.get(HISTORY).content.decode()

@@ -75,3 +75,51 @@ class TestAmongLookup:
 
         assert "IN (SELECT unnest(%s::bigint[]))" in sql
         assert params == ("{3,1,2}",)
+
+
+class TestIds:
+    """``Ids``: ids read once and tested in several queries, as one value."""
+
+    def test_matches_like_a_list_in_any_and_among(self):
+        from django.db.models import BooleanField, ExpressionWrapper, Q
+
+        from core.lookups import Ids
+
+        users = [UserFactory() for _ in range(3)]
+        ids = Ids([users[2].pk, users[0].pk])
+        chosen = ExpressionWrapper(Q(pk__among=ids), output_field=BooleanField())
+
+        found = User.objects.filter(pk__any=ids).order_by("pk")
+        flags = (
+            User.objects.filter(pk__in=[u.pk for u in users])
+            .annotate(chosen=chosen)
+            .order_by("pk")
+            .values_list("chosen", flat=True)
+        )
+
+        assert list(found) == [users[0], users[2]]
+        assert list(flags) == [True, False, True]
+        assert list(User.objects.filter(pk__among=Ids())) == []
+
+    def test_holds_integers_only(self):
+        from core.lookups import Ids
+
+        with pytest.raises(TypeError):
+            Ids([1, "2"])
+
+    def test_builds_its_array_literal_once(self):
+        from core.lookups import Ids, int_array
+
+        ids = Ids([3, 1, 2])
+
+        assert int_array(ids) == "{3,1,2}" and ids.literal is int_array(ids)
+        assert ids == Ids([3, 1, 2]) and hash(ids) == hash(Ids([3, 1, 2]))
+
+    @pytest.mark.postgres
+    def test_is_one_array_parameter_on_postgresql(self):
+        from core.lookups import Ids
+
+        sql, params = User.objects.filter(pk__among=Ids([3, 1, 2])).query.sql_with_params()
+
+        assert "IN (SELECT unnest(%s::bigint[]))" in sql
+        assert params == ("{3,1,2}",)

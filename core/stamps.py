@@ -1,0 +1,128 @@
+"""A stamp per user that changes whenever what the user sees may have changed.
+
+Pages and API lists that a user reads again and again (the contract history, which also asks for
+itself every ``LIVE_POLL_SECONDS`` while it is open) keep what they computed in the shared cache
+under the reader's stamp (:func:`of`), and compute it again only when the stamp has changed, or
+after ``STAMPED_CACHE_SECONDS`` at the most.
+
+*What changes a stamp.* Every change to a case goes through ``core.actions.perform`` or
+``core.actions.record_created`` (DESIGN §6): both call :func:`touch` with the people the rows
+belong to (their contract's two parties, or their owner). A touched stamp is dropped when the
+transaction commits; a reader that kept the rows as they were before under the old stamp loses
+them then. A person's action drops it at once as well (a sweep, thousands of rows a batch, only
+at the commit). A stamp is a random token, never a counter,
+so a stamp the cache evicted and made again never matches an entry made under an older one.
+
+*What a stamp does not follow*, which the time limit bounds: the passing of time itself (a
+deadline passed, before the sweep that acts on it; "in 3 hours" becoming "in 2 hours"), and
+edits outside the action tables (another user's name, a change in the admin).
+
+*Reading the stamp first.* A reader takes the stamp before it reads the rows, so what it keeps
+under a stamp is never older than that stamp.
+
+If the cache cannot be reached, :func:`of` answers None (compute, keep nothing) and :func:`touch`
+logs: a broken cache never stops a change to a case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+_PREFIX = "stamp:user:"
+
+
+def _key(user_id: int) -> str:
+    return f"{_PREFIX}{user_id}"
+
+
+def of(user_id: int) -> str | None:
+    """The user's current stamp (made if the cache has none), or None without a cache."""
+    key = _key(user_id)
+    try:
+        stamp = cache.get(key)
+        if stamp is None:
+            stamp = secrets.token_hex(8)
+            if not cache.add(key, stamp, timeout=None):  # another reader made one first
+                stamp = cache.get(key)
+    except Exception:  # noqa: BLE001 - any failure of the cache is a miss, never an error
+        logger.warning("stamps: the cache cannot be read", exc_info=True)
+        return None
+    return stamp
+
+
+def touch(user_ids: Iterable[int], *, at_once: bool = True) -> None:
+    """The rows of these users change in the current transaction: drop their stamps once it
+    commits (one drop for all the changes of a transaction), and, ``at_once``, now as well (a
+    person's action: the request reads its own change next, before any commit in a test)."""
+    keys = {_key(user_id) for user_id in user_ids if user_id is not None}
+    if not keys:
+        return
+    if at_once or not transaction.get_connection().in_atomic_block:
+        _drop(sorted(keys))
+    if transaction.get_connection().in_atomic_block:
+        _pending().keys.update(keys)
+
+
+class _Drop:
+    """The stamps a transaction drops when it commits: one callback per transaction."""
+
+    def __init__(self):
+        self.keys: set[str] = set()
+
+    def __call__(self) -> None:
+        _drop(sorted(self.keys))
+
+
+def _pending() -> _Drop:
+    """The drop of this transaction (of its current savepoint): registered by its first change,
+    and taken with the savepoint's other callbacks if the savepoint is rolled back."""
+    connection = transaction.get_connection()
+    current = set(connection.savepoint_ids)
+    for savepoints, callback, _robust in connection.run_on_commit:
+        if isinstance(callback, _Drop) and savepoints == current:
+            return callback
+    drop = _Drop()
+    transaction.on_commit(drop, robust=True)
+    return drop
+
+
+def _drop(keys: list[str]) -> None:
+    try:
+        cache.delete_many(keys)
+    except Exception:  # noqa: BLE001 - the time limit bounds what a lost drop leaves stale
+        logger.warning("stamps: %d stamps could not be dropped", len(keys), exc_info=True)
+
+
+def get_or_compute(parts: tuple, compute, *, user_id: int):
+    """``compute()``'s result for these ``parts`` (what else the result depends on: the
+    request's parameters, the reader's time zone…) as kept under the user's stamp, or computed
+    and kept for ``STAMPED_CACHE_SECONDS``."""
+    if not settings.STAMPED_CACHE_SECONDS:
+        return compute()
+    stamp = of(user_id)
+    if stamp is None:
+        return compute()
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+    key = f"stamped:{user_id}:{stamp}:{digest}"
+    try:
+        kept = cache.get(key)
+    except Exception:  # noqa: BLE001
+        logger.warning("stamps: the cache cannot be read", exc_info=True)
+        return compute()
+    if kept is not None:
+        return kept
+    value = compute()
+    try:
+        cache.set(key, value, timeout=settings.STAMPED_CACHE_SECONDS)
+    except Exception:  # noqa: BLE001
+        logger.warning("stamps: the cache cannot be written", exc_info=True)
+    return value

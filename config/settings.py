@@ -454,7 +454,7 @@ if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(f"{_CACHE_VARIABLE}={CACHE_URL!r}: use a redis:// URL or unset it.")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        {"BACKEND": "core.cache.RedisCache", "LOCATION": CACHE_URL}
         if CACHE_URL
         # Expired rows are culled first; the cap only stops a flood of addresses from growing
         # the table without end.

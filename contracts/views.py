@@ -172,15 +172,8 @@ class HistoryChoice:
 def contract_history(request: HttpRequest) -> HttpResponse:
     """The user's contracts. The list is kept under the user's stamp (``core.stamps``): while
     nothing of theirs changed, asking again (the page polls itself) costs no query of it."""
-    user = request.user
-    parts = (
-        "contracts:history",
-        request.get_full_path(),
-        may_act(user),
-        timezone.get_current_timezone_name(),
-    )
-    body = stamps.get_or_compute(parts, lambda: _history_body(request), user_id=user.pk)
-    return render(request, "contracts/history.html", {"body": mark_safe(body)})  # noqa: S308
+    body = stamps.kept_html(request, "contracts:history", lambda csrf: _history_body(request))
+    return render(request, "contracts/history.html", {"body": mark_safe(body)})
 
 
 def _history_body(request: HttpRequest) -> str:

@@ -1,9 +1,9 @@
 """A stamp per user that changes whenever what the user sees may have changed.
 
-Pages and API lists that a user reads again and again (the contract history, which also asks for
-itself every ``LIVE_POLL_SECONDS`` while it is open) keep what they computed in the shared cache
-under the reader's stamp (:func:`of`), and compute it again only when the stamp has changed, or
-after ``STAMPED_CACHE_SECONDS`` at the most.
+Pages and API reads that a user asks for again and again (the contract history, which also asks
+for itself every ``LIVE_POLL_SECONDS`` while it is open; See Dispute; the API's contract list and
+dispute) keep what they computed in the shared cache with the reader's stamp (:func:`of`), and
+compute it again only when the stamp has changed, or after ``STAMPED_CACHE_SECONDS`` at the most.
 
 *What changes a stamp.* Every change to a case goes through ``core.actions.perform`` or
 ``core.actions.record_created`` (DESIGN §6): both call :func:`touch` with the people the rows
@@ -34,6 +34,9 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.middleware.csrf import get_token
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 logger = logging.getLogger(__name__)
 
@@ -105,24 +108,56 @@ def _drop(keys: list[str]) -> None:
 def get_or_compute(parts: tuple, compute, *, user_id: int):
     """``compute()``'s result for these ``parts`` (what else the result depends on: the
     request's parameters, the reader's time zone…) as kept under the user's stamp, or computed
-    and kept for ``STAMPED_CACHE_SECONDS``."""
+    and kept for ``STAMPED_CACHE_SECONDS``.
+
+    An entry holds the stamp it was made under, and the stamp and the entry are read in one
+    round trip: an entry whose stamp is not the user's current one is computed again.
+    """
     if not settings.STAMPED_CACHE_SECONDS:
         return compute()
-    stamp = of(user_id)
-    if stamp is None:
-        return compute()
+    stamp_key = _key(user_id)
     digest = hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
-    key = f"stamped:{user_id}:{stamp}:{digest}"
+    key = f"kept:{user_id}:{digest}"
     try:
-        kept = cache.get(key)
-    except Exception:  # noqa: BLE001
+        found = cache.get_many([stamp_key, key])
+        stamp = found.get(stamp_key) or of(user_id)
+    except Exception:  # noqa: BLE001 - any failure of the cache is a miss, never an error
         logger.warning("stamps: the cache cannot be read", exc_info=True)
         return compute()
-    if kept is not None:
-        return kept
+    if stamp is None:
+        return compute()
+    kept = found.get(key)
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
     value = compute()
     try:
-        cache.set(key, value, timeout=settings.STAMPED_CACHE_SECONDS)
+        cache.set(key, (stamp, value), timeout=settings.STAMPED_CACHE_SECONDS)
     except Exception:  # noqa: BLE001
         logger.warning("stamps: the cache cannot be written", exc_info=True)
     return value
+
+
+def _csrf_slot() -> str:
+    """What a kept page part holds in place of the CSRF token: the same in every process (they
+    share the cache), and not a string a user could guess and write into a case."""
+    return "csrf-slot-" + salted_hmac("core.stamps.csrf_slot", "slot").hexdigest()[:24]
+
+
+def kept_html(request, name: str, render) -> str:
+    """The HTML ``render(csrf_token)`` makes for this request, kept under the reader's stamp:
+    one per page ``name``, path and query string, time zone, and whether the reader may act.
+
+    The CSRF token differs from one browser session of the user to another: the kept HTML has a
+    slot in its place, filled in for each request.
+    """
+    from core.actions import may_act  # core.actions tells the stamps of what it changes
+
+    parts = (
+        name,
+        request.get_full_path(),
+        may_act(request.user),
+        timezone.get_current_timezone_name(),
+    )
+    slot = _csrf_slot()
+    html = get_or_compute(parts, lambda: render(slot), user_id=request.user.pk)
+    return html.replace(slot, get_token(request)) if slot in html else html

@@ -11,9 +11,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from core import stamps
 from core.errors import DomainError
 from core.formats import local_when
 from core.money import money
@@ -34,7 +37,25 @@ DStatus = Dispute.Status
 def _render_dispute(
     request: HttpRequest, *, pk: int, bound: dict | None = None, status: int = 200
 ) -> HttpResponse:
-    """Render See Dispute; ``bound`` holds forms to show with the user's input and errors."""
+    """Render See Dispute; ``bound`` holds forms to show with the user's input and errors.
+
+    A party's page, asked for again while nothing of theirs changed, is kept under their stamp
+    (``core.stamps``); staff's reads are on the record, each of them.
+    """
+    if bound or request.method != "GET" or request.user.is_staff:
+        body = _dispute_body(request, pk=pk, bound=bound or {})
+    else:
+        body = stamps.kept_html(
+            request, "disputes:detail", lambda csrf: _dispute_body(request, pk=pk, csrf=csrf)
+        )
+    return render(
+        request, "disputes/dispute.html", {"pk": pk, "body": mark_safe(body)}, status=status
+    )
+
+
+def _dispute_body(
+    request: HttpRequest, *, pk: int, bound: dict | None = None, csrf: str | None = None
+) -> str:
     bound = bound or {}
     dispute = selectors.dispute_get_for_user(user=request.user, pk=pk)
     refund = dispute.refund_request
@@ -78,7 +99,9 @@ def _render_dispute(
         "thread": thread_view(dispute=dispute, user=user, bound=bound.get("message"), now=now),
         "live_version": state_version(dispute, events),
     }
-    return render(request, "disputes/dispute.html", context, status=status)
+    if csrf is not None:
+        context["csrf_token"] = csrf
+    return render_to_string("disputes/_dispute_body.html", context, request)
 
 
 def render_dispute(

@@ -94,7 +94,7 @@ class TestSharedCache:
         cache = settings_module(monkeypatch, **{name: "redis://cache.internal:6379/2"})["CACHES"]
 
         assert cache["default"] == {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": "redis://cache.internal:6379/2",
         }
 

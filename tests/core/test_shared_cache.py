@@ -18,12 +18,12 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 from django.test import RequestFactory
 from rest_framework.throttling import AnonRateThrottle
 
 from core.apps import create_cache_table
+from core.cache import RedisCache  # the backend production uses
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE_TABLE = "django_cache"
@@ -125,6 +125,19 @@ class TestTwoCacheClients:
         allowed = alternate(throttle_on(first), throttle_on(second), 6)
 
         assert allowed == [True] * 6
+
+
+class TestRedisClient:
+    def test_one_client_serves_every_command(self):
+        url = needs_redis()
+        cache = RedisCache(url, {"KEY_PREFIX": namespace()})
+
+        cache.set("a", 1)
+        cache.set_many({"b": [2], "c": "3"})
+
+        assert cache.get_many(["a", "b", "c"]) == {"a": 1, "b": [2], "c": "3"}
+        assert cache._cache.get_client() is cache._cache.get_client(write=True)
+        assert len(cache._cache._clients) == 1
 
 
 class TestTheCacheTable:

@@ -263,10 +263,10 @@ CURRENCIES = {
 # Open pages that follow a deadline (See Dispute, See Request, Contract history) ask the server
 # for their status and deadline card this often, in seconds.
 LIVE_POLL_SECONDS = int(os.environ.get("LIVE_POLL_SECONDS", "15"))
-# The longest a list kept under a user's stamp (``core.stamps``: the contract history, the API's
-# contract list) is shown before it is read again, though nothing of the user's changed: the
-# bound on what a stamp does not follow (time passing, edits outside the action tables). 0 turns
-# the keeping off.
+# The longest a page kept under a user's stamp (``core.stamps``: the contract history and See
+# Dispute, and the API's contract list and dispute) is shown before it is read again, though
+# nothing of the user's changed: the bound on what a stamp does not follow (time passing, edits
+# outside the action tables). 0 turns the keeping off.
 STAMPED_CACHE_SECONDS = int(os.environ.get("STAMPED_CACHE_SECONDS", "60"))
 
 # --- Deadlines (each a duration; stored on its row as an absolute UTC *_due_at) ------------

@@ -87,7 +87,10 @@ class ContractListCreateView(GenericAPIView):
             "waits for you to act (before its deadline) first, then the other active ones, then "
             "the ended ones; newest first within each group. Paginated by page number: `page` "
             "(from 1) and `page_size` (default 50, at most 200); `next` and `previous` keep "
-            "the filters. An unknown `filter` or `role` is a 400."
+            "the filters. An unknown `filter` or `role` is a 400. The answer is kept for you "
+            "until anything on one of your cases changes (it then shows at once), or for "
+            "`STAMPED_CACHE_SECONDS` (60) at the most: a deadline that passed moves a contract "
+            "out of the first group within that time, and at its sweep at the latest."
         ),
         tags=CONTRACTS,
         parameters=[ContractHistoryQuerySerializer],

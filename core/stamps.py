@@ -10,8 +10,8 @@ compute it again only when the stamp has changed, or after ``STAMPED_CACHE_SECON
 belong to (their contract's two parties, or their owner). A touched stamp is dropped when the
 transaction commits; a reader that kept the rows as they were before under the old stamp loses
 them then. A person's action drops it at once as well (a sweep, thousands of rows a batch, only
-at the commit). A stamp is a random token, never a counter,
-so a stamp the cache evicted and made again never matches an entry made under an older one.
+at the commit). A stamp is a random token, never a counter, so a stamp the cache evicted and made
+again never matches an entry made under an older one.
 
 *What a stamp does not follow*, which the time limit bounds: the passing of time itself (a
 deadline passed, before the sweep that acts on it; "in 3 hours" becoming "in 2 hours"), and
@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import time
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -41,6 +42,8 @@ from django.utils.crypto import salted_hmac
 logger = logging.getLogger(__name__)
 
 _PREFIX = "stamp:user:"
+# A stamp nobody touched for a day is made afresh: that only costs its user one reading.
+_STAMP_SECONDS = 24 * 3600
 
 
 def _key(user_id: int) -> str:
@@ -54,7 +57,7 @@ def of(user_id: int) -> str | None:
         stamp = cache.get(key)
         if stamp is None:
             stamp = secrets.token_hex(8)
-            if not cache.add(key, stamp, timeout=None):  # another reader made one first
+            if not cache.add(key, stamp, timeout=_STAMP_SECONDS):  # another reader made one first
                 stamp = cache.get(key)
     except Exception:  # noqa: BLE001 - any failure of the cache is a miss, never an error
         logger.warning("stamps: the cache cannot be read", exc_info=True)
@@ -110,8 +113,10 @@ def get_or_compute(parts: tuple, compute, *, user_id: int):
     request's parameters, the reader's time zone…) as kept under the user's stamp, or computed
     and kept for ``STAMPED_CACHE_SECONDS``.
 
-    An entry holds the stamp it was made under, and the stamp and the entry are read in one
-    round trip: an entry whose stamp is not the user's current one is computed again.
+    An entry holds the stamp and the time it was made under, and the stamp and the entry are
+    read in one round trip: an entry whose stamp is not the user's current one, or older than
+    the limit (the cache's own expiry, on the cache's clock, only frees the memory), is
+    computed again.
     """
     if not settings.STAMPED_CACHE_SECONDS:
         return compute()
@@ -127,11 +132,12 @@ def get_or_compute(parts: tuple, compute, *, user_id: int):
     if stamp is None:
         return compute()
     kept = found.get(key)
-    if kept is not None and kept[0] == stamp:
-        return kept[1]
+    now = time.time()
+    if kept is not None and kept[0] == stamp and now - kept[1] < settings.STAMPED_CACHE_SECONDS:
+        return kept[2]
     value = compute()
     try:
-        cache.set(key, (stamp, value), timeout=settings.STAMPED_CACHE_SECONDS)
+        cache.set(key, (stamp, now, value), timeout=settings.STAMPED_CACHE_SECONDS)
     except Exception:  # noqa: BLE001
         logger.warning("stamps: the cache cannot be written", exc_info=True)
     return value

@@ -263,6 +263,11 @@ class DisputeDetailView(JSONView):
     @extend_schema(
         operation_id="disputes_retrieve",
         summary="One dispute, its amounts and the deadline that applies now",
+        description=(
+            "A party's answer is kept for them until anything on the case changes (it then "
+            "shows at once), or for `STAMPED_CACHE_SECONDS` (60) at the most; staff's reads are "
+            "read, and recorded, each time."
+        ),
         tags=DISPUTES,
         responses={200: DisputeSerializer, **errors(404)},
     )

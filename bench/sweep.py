@@ -18,7 +18,9 @@ Each run sweeps ``BENCH_REPEAT`` (default 2) fresh sets of due rows and keeps th
 Before and after, the ledger must pass ``manage.py check_ledger``'s checks, and every due row
 must have been expired with all its side effects: the REFUND transaction, the REFUND_EXPIRED
 event and the two notifications, whose e-mails are enqueued on commit as in production (on
-Celery's in-memory broker: no server, nothing consumes them).
+Celery's in-memory broker: no server, nothing consumes them). The shared cache is Redis, as in
+production (``BENCH_REDIS_URL``, default ``redis://127.0.0.1:6379/14``; empty for the database
+table): a sweep drops there the stamps of the users whose cases it moved (``core.stamps``).
 
 ``BENCH_BREAKDOWN=1`` adds an instrumented run showing where a batch's time goes (not part of
 the figures); ``BENCH_DUE`` and ``BENCH_NOT_DUE`` change the row counts. The script exits 0
@@ -44,6 +46,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/disputes_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 PGBENCH_DATABASE = "pgbench_ref"
 PGBENCH_SECONDS = 10
 DUE = int(os.environ.get("BENCH_DUE", "10000"))
@@ -123,6 +126,9 @@ def configure_django(server: Server) -> None:
     os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
     os.environ["DEBUG"] = "false"  # as in production: no query log kept in memory
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # The shared cache, as in production: a sweep drops the stamps of the users it touches there
+    # (core.stamps). BENCH_REDIS_URL="" measures the database table instead.
+    os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
     import django
 
     django.setup()
@@ -565,6 +571,10 @@ def setup(server: Server, what: str) -> None:
     say("  PostgreSQL " + server.admin("SHOW server_version")[0][0])
     say(f"  {what}")
     say(f"  Celery broker {settings.CELERY_BROKER_URL}; e-mail {settings.EMAIL_BACKEND}")
+    say(
+        f"  shared cache: {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]} "
+        f"{settings.CACHE_URL or '(the database table)'}"
+    )
     say(
         f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on "
         f"{os.cpu_count()} CPUs (other work on the machine skews every figure below)"

@@ -303,11 +303,9 @@ class Lifecycle:
         for row in batch:
             obj = row
             for part in parts:
-                meta = getattr(obj, "_meta", None)  # else a stand-in that holds what it holds
-                if meta is not None and not meta.get_field(part).is_cached(obj):
-                    obj = None
-                    break
-                obj = getattr(obj, part, None)
+                state = getattr(obj, "_state", None)  # else a stand-in that holds what it holds
+                # A loaded foreign key is in its row's fields cache, under the field's name.
+                obj = getattr(obj, part, None) if state is None else state.fields_cache.get(part)
                 if obj is None:
                     break
             if obj is None:

@@ -7,10 +7,10 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from core.api import ErrorSerializer, error_responses
+from core.api_defaults import AnonRateThrottle
 
 from . import two_factor
 from .lockout import refuse_if_locked_out

@@ -380,8 +380,8 @@ REST_FRAMEWORK = {
     "DEFAULT_METADATA_CLASS": "core.api_defaults.Metadata",
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "core.api_defaults.AnonRateThrottle",
+        "core.api_defaults.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("API_THROTTLE_ANON", "60/min"),

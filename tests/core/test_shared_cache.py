@@ -20,8 +20,8 @@ from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
 from django.test import RequestFactory
-from rest_framework.throttling import AnonRateThrottle
 
+from core.api_defaults import AnonRateThrottle  # the API's, with its compact log
 from core.apps import create_cache_table
 from core.cache import RedisCache  # the backend production uses
 
@@ -125,6 +125,23 @@ class TestTwoCacheClients:
         allowed = alternate(throttle_on(first), throttle_on(second), 6)
 
         assert allowed == [True] * 6
+
+
+class TestCompactLog:
+    def test_keeps_the_request_times_as_an_array_and_limits_as_before(self):
+        from array import array
+
+        cache = LocMemCache(namespace(), {})
+        throttle = throttle_on(cache)
+        request = anonymous_request()
+
+        allowed = [throttle.allow_request(request, view=None) for _ in range(4)]
+
+        assert allowed == [True, True, True, False]
+        kept = cache.get(throttle.get_cache_key(request, view=None))
+        assert isinstance(kept, array) and len(kept) == 3
+        assert list(kept) == sorted(kept, reverse=True)  # newest first, as the framework keeps it
+        assert 0 < throttle.wait() <= 60
 
 
 class TestRedisClient:

@@ -55,9 +55,10 @@ def _fresh_cache(settings):
 
 @pytest.fixture(autouse=True)
 def _lists_read_each_time(request, settings):
-    """The contract history and the API's lists are read each time (``core.stamps`` keeps
-    nothing), so a test sees the queries and the context of the reading; the tests of the
-    keeping (``kept_lists``) and the browser tests (``e2e``) run as production does."""
+    """The pages and API reads kept under a user's stamp (the contract history, See Dispute,
+    the API's contract list and dispute) are read each time (``core.stamps`` keeps nothing), so
+    a test sees the queries and the context of the reading; the tests of the keeping
+    (``kept_lists``) and the browser tests (``e2e``) run as production does."""
     if request.node.get_closest_marker("kept_lists") or request.node.get_closest_marker("e2e"):
         return
     settings.STAMPED_CACHE_SECONDS = 0

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from bench.sweep import Server, heading, say, verdict
+from bench.sweep import Server, heading, say, vacuum_analyze, verdict
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/disputes_bench_web"
 # The shared cache, as in production: sessions (cached_db), each user's roles and unread count,
@@ -126,16 +126,6 @@ def history_client(size: int, freelancer):
         for contract, escrow in zip(contracts, escrows, strict=True)
     )  # fmt: skip
     return user
-
-
-def analyze() -> None:
-    """Give the planner the statistics a live database keeps (autovacuum's ANALYZE, which this
-    machine may have turned off): without them it plans the bulk-written tables as empty."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-    say("  VACUUM ANALYZE after seeding")
 
 
 def session_cookie(user) -> str:
@@ -267,7 +257,7 @@ def main() -> int:
     say(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on "
         f"{os.cpu_count()} CPUs (other work on the machine skews every figure below)")  # fmt: skip
     seeded = seed()
-    analyze()
+    vacuum_analyze()  # as autovacuum would: this machine's may be off
     from contracts.models import Contract
 
     client = seeded["client"]

@@ -18,7 +18,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import stamps
-from core.actions import may_act
 from core.api import (
     IDEMPOTENCY_KEY_PARAMETER,
     JSONView,
@@ -115,8 +114,7 @@ class ContractListCreateView(GenericAPIView):
 
         # Kept under the user's stamp, as the browser's history is (``core.stamps``): asked
         # again while nothing of the user's changed, it reads none of it.
-        parts = ("contracts_list", request.build_absolute_uri(), may_act(request.user))
-        return Response(stamps.get_or_compute(parts, read, user_id=request.user.pk))
+        return Response(stamps.kept_data(request, "contracts_list", read))
 
     @extend_schema(
         operation_id="contracts_create",

@@ -72,9 +72,10 @@ def touch(user_ids: Iterable[int], *, at_once: bool = True) -> None:
     keys = {_key(user_id) for user_id in user_ids if user_id is not None}
     if not keys:
         return
-    if at_once or not transaction.get_connection().in_atomic_block:
+    in_transaction = transaction.get_connection().in_atomic_block
+    if at_once or not in_transaction:
         _drop(sorted(keys))
-    if transaction.get_connection().in_atomic_block:
+    if in_transaction:
         _pending().keys.update(keys)
 
 
@@ -147,6 +148,15 @@ def _csrf_slot() -> str:
     """What a kept page part holds in place of the CSRF token: the same in every process (they
     share the cache), and not a string a user could guess and write into a case."""
     return "csrf-slot-" + salted_hmac("core.stamps.csrf_slot", "slot").hexdigest()[:24]
+
+
+def kept_data(request, name: str, compute):
+    """An API read's ``compute()``, kept under the reader's stamp: one per operation ``name``,
+    absolute URL (its links are absolute) and whether the reader may act."""
+    from core.actions import may_act  # core.actions tells the stamps of what it changes
+
+    parts = (name, request.build_absolute_uri(), may_act(request.user))
+    return get_or_compute(parts, compute, user_id=request.user.pk)
 
 
 def kept_html(request, name: str, render) -> str:

@@ -277,12 +277,11 @@ class DisputeDetailView(JSONView):
             staff_reads.case_read(user=request.user, case=dispute, via=API)
             return DisputeSerializer(dispute, context={"request": request}).data
 
-        if request.user.is_staff:  # each of staff's reads is on the record: read each time
+        if staff_reads.reads_are_recorded(request.user):
             return Response(read())
         # A party's, kept under their stamp (``core.stamps``): every change to the case is an
         # action on one of its rows, which changes the stamps of both parties.
-        parts = ("disputes_retrieve", request.build_absolute_uri())
-        return Response(stamps.get_or_compute(parts, read, user_id=request.user.pk))
+        return Response(stamps.kept_data(request, "disputes_retrieve", read))
 
     @extend_schema(
         operation_id="disputes_partial_update",

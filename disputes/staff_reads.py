@@ -16,6 +16,12 @@ from core import audit
 from .models import Dispute, Evidence, RefundRequest, SupportCase, TimelineEvent
 
 
+def reads_are_recorded(user) -> bool:
+    """Whether ``user``'s reads of a case go on the record, so each is read afresh, never served
+    from what ``core.stamps`` keeps: staff's (a party reading their own case is not recorded)."""
+    return user.is_staff
+
+
 def _contract_of(case):
     if isinstance(case, Dispute):
         return case.refund_request.contract

@@ -42,7 +42,7 @@ def _render_dispute(
     A party's page, asked for again while nothing of theirs changed, is kept under their stamp
     (``core.stamps``); staff's reads are on the record, each of them.
     """
-    if bound or request.method != "GET" or request.user.is_staff:
+    if bound or request.method != "GET" or staff_reads.reads_are_recorded(request.user):
         body = _dispute_body(request, pk=pk, bound=bound or {})
     else:
         body = stamps.kept_html(
